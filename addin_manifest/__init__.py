@@ -1,0 +1,1 @@
+"""addin_manifest: see ../shared/ARCHITECTURE.md. Built by later issues."""

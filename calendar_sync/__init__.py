@@ -1,0 +1,1 @@
+"""calendar_sync: see ../shared/ARCHITECTURE.md. Built by later issues."""

@@ -1,0 +1,35 @@
+"""/api/v1: every collection of crm_core, plus /me."""
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from crm_core.api.deps import CallerDep
+from crm_core.api.resource import Resource, build_router
+from crm_core.api.routes import customers
+
+
+class MeOut(BaseModel):
+    user_id: str
+    business_unit_id: str
+    roles: list[str]
+    team_ids: list[str]
+
+
+def resources() -> list[Resource]:
+    return [*customers.RESOURCES]
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+
+    @router.get("/me", response_model=MeOut, tags=["security"], summary="Who the token belongs to")
+    def me(caller: CallerDep) -> Any:
+        p = caller.principal
+        return MeOut(user_id=str(p.user_id), business_unit_id=str(p.business_unit_id),
+                     roles=list(p.role_names), team_ids=sorted(str(t) for t in p.team_ids))
+
+    for res in resources():
+        router.include_router(build_router(res))
+    return router

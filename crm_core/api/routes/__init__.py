@@ -1,0 +1,1 @@
+"""The collections of /api/v1, one module per area."""

@@ -1,0 +1,102 @@
+"""Every write audited, in the same transaction: a before_flush hook records who changed what, old and new.
+
+Hooked on the session factory rather than called by services, so that no service can forget it. Child rows
+(addresses, activity parties) are recorded against their parent record through `audit_target()`."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import History
+
+from crm_core.db.types import json_value, utcnow
+from crm_core.entities import entity_of
+from crm_core.models import AuditEntry
+
+_SKIP = {"modified_on", "modified_by_id", "created_on", "created_by_id"}
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    event.listen(factory, "before_flush", _before_flush)
+
+
+def _target(obj: Any) -> tuple[str, uuid.UUID, str] | None:
+    """(entity, record id, field prefix) under which a change of `obj` is recorded, or None."""
+    if getattr(obj, "__audited__", False):
+        if obj.id is None:
+            obj.id = uuid.uuid4()
+        return entity_of(obj).name, obj.id, ""
+    hook = getattr(obj, "audit_target", None)
+    return hook() if hook else None
+
+
+def _values(obj: Any, changed_only: bool) -> dict[str, list[Any]]:
+    state = inspect(obj)
+    out: dict[str, list[Any]] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in _SKIP:
+            continue
+        hist: History = state.attrs[key].history
+        if changed_only:
+            if not hist.has_changes():
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old == new:
+                continue
+            out[key] = [json_value(old), json_value(new)]
+        else:
+            value = getattr(obj, key)
+            if value is not None:
+                out[key] = [None, json_value(value)]
+    for rel in state.mapper.relationships:
+        if rel.secondary is None:
+            continue
+        hist = state.attrs[rel.key].history
+        if hist.added or hist.deleted:
+            out[rel.key] = [[str(o.id) for o in hist.deleted], [str(o.id) for o in hist.added]]
+    return out
+
+
+def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    actor = session.info.get("actor_id")
+    action = session.info.get("audit_action")
+    now = utcnow()
+    entries: list[AuditEntry] = []
+
+    def record(obj: Any, operation: str, changes: dict[str, list[Any]]) -> None:
+        target = _target(obj)
+        if target is None or not changes:
+            return
+        entity, record_id, prefix = target
+        if prefix:
+            changes = {f"{prefix}.{k}": v for k, v in changes.items()}
+            operation = "update"
+        entries.append(AuditEntry(
+            at=now, user_id=actor, entity=entity, record_id=record_id, operation=operation,
+            action=action or operation, changes=changes,
+        ))
+
+    new = [obj for obj in session.new if not isinstance(obj, AuditEntry)]
+    for obj in new:  # ids first, so that child rows can name their new parent
+        if getattr(obj, "id", False) is None:
+            obj.id = uuid.uuid4()
+    for obj in new:
+        if hasattr(obj, "created_by_id") and obj.created_by_id is None:
+            obj.created_by_id = actor
+            obj.modified_by_id = actor
+        record(obj, "create", _values(obj, changed_only=False))
+    for obj in list(session.dirty):
+        if not session.is_modified(obj, include_collections=True):
+            continue
+        changes = _values(obj, changed_only=True)
+        if changes and hasattr(obj, "modified_by_id"):
+            obj.modified_by_id = actor
+            obj.modified_on = now
+        record(obj, "update", changes)
+    for obj in list(session.deleted):
+        changes = {k: [v[1], None] for k, v in _values(obj, changed_only=False).items()}
+        record(obj, "delete", changes)
+    session.add_all(entries)

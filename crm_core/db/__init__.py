@@ -1,0 +1,1 @@
+"""Database plumbing: declarative base and column types, engines, the unit of work."""

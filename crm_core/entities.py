@@ -1,0 +1,97 @@
+"""The registry of CRM entities: one place that names each entity, its collection, model, ownership and
+states. Security, audit, "regarding" links and the timeline look entities up here; later modules register
+theirs (opportunity, case...) the same way."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from crm_core.errors import ValidationFailed
+from crm_core.states import ACTIVE_INACTIVE, LEAD, StateModel
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str  # logical name, as privileges and "regarding" use it: "account"
+    collection: str  # REST collection: "accounts"
+    model: type[Any]
+    # "user": owned by a user or team, through whom a business unit owns it;
+    # "unit": belongs to a business unit (users, teams, units themselves); "org": organisation-wide.
+    ownership: str = "user"
+    states: StateModel | None = None
+    activity_enabled: bool = False  # may be the "regarding" of an activity, and has a timeline
+    email_columns: tuple[str, ...] = ()  # columns that resolve an email address to this record
+    display_column: str = "name"
+    # For "unit" entities: the column naming the unit, and the column that means "mine" at user depth.
+    unit_column: str = "owning_business_unit_id"
+    self_column: str | None = None
+
+
+_REGISTRY: dict[str, EntitySpec] = {}
+
+
+def register(spec: EntitySpec) -> EntitySpec:
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def entity(name: str) -> EntitySpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValidationFailed.field("entity", f"unknown entity {name!r}") from None
+
+
+def by_collection(collection: str) -> EntitySpec:
+    for spec in _REGISTRY.values():
+        if spec.collection == collection:
+            return spec
+    raise ValidationFailed.field("collection", f"unknown collection {collection!r}")
+
+
+def all_entities() -> list[EntitySpec]:
+    return list(_REGISTRY.values())
+
+
+def regarding_entity(name: str) -> EntitySpec:
+    spec = entity(name)
+    if not spec.activity_enabled:
+        raise ValidationFailed.field("regarding_type", f"{name} cannot be the regarding record of an activity")
+    return spec
+
+
+def entity_of(record: Any) -> EntitySpec:
+    for spec in _REGISTRY.values():
+        if isinstance(record, spec.model):
+            return spec
+    raise LookupError(type(record).__name__)
+
+
+def _register_core() -> None:
+    from crm_core import models as m
+
+    register(EntitySpec("business_unit", "business-units", m.BusinessUnit, ownership="unit", unit_column="id"))
+    register(EntitySpec(
+        "user", "users", m.User, ownership="unit", unit_column="business_unit_id", self_column="id",
+        email_columns=("email",), display_column="full_name",
+    ))
+    register(EntitySpec("team", "teams", m.Team, ownership="unit", unit_column="business_unit_id"))
+    register(EntitySpec("security_role", "security-roles", m.SecurityRole, ownership="org"))
+    register(EntitySpec("activity_type", "activity-types", m.ActivityType, ownership="org",
+                        display_column="display_name"))
+    register(EntitySpec("audit", "audit", m.AuditEntry, ownership="org", display_column="action"))
+    register(EntitySpec(
+        "account", "accounts", m.Account, states=ACTIVE_INACTIVE, activity_enabled=True,
+        email_columns=("email_address1", "email_address2", "email_address3"),
+    ))
+    register(EntitySpec(
+        "contact", "contacts", m.Contact, states=ACTIVE_INACTIVE, activity_enabled=True,
+        email_columns=("email_address1", "email_address2", "email_address3"), display_column="full_name",
+    ))
+    register(EntitySpec(
+        "lead", "leads", m.Lead, states=LEAD, activity_enabled=True,
+        email_columns=("email_address1",), display_column="subject",
+    ))
+    register(EntitySpec("activity", "activities", m.Activity, display_column="subject"))
+
+
+_register_core()

@@ -1,0 +1,39 @@
+"""The security roles an organisation starts with, as Dynamics ships them (simplified to four)."""
+
+from crm_core.security.privileges import Depth, Privilege
+
+P = Privilege
+ALL = tuple(Privilege)
+ORG, DEEP, UNIT, USER = Depth.ORGANIZATION, Depth.PARENT_CHILD, Depth.BUSINESS_UNIT, Depth.USER
+
+# Entities whose records users own; later modules add theirs to this tuple.
+CUSTOMER_ENTITIES = ("account", "contact", "lead", "activity")
+ADMIN_ENTITIES = ("business_unit", "user", "team", "security_role", "activity_type", "audit")
+
+
+def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
+    return {(e, p.value): depth for e in entities for p in ALL}
+
+
+def _owned(read: Depth, write: Depth) -> dict[tuple[str, str], Depth]:
+    """Read and link at `read`, change and give away at `write`."""
+    out = {}
+    for e in CUSTOMER_ENTITIES:
+        out.update({(e, P.READ.value): read, (e, P.APPEND.value): read, (e, P.APPEND_TO.value): read})
+        out.update({(e, p.value): write for p in (P.CREATE, P.WRITE, P.DELETE, P.ASSIGN, P.SHARE)})
+    return out
+
+
+_DIRECTORY_READ = {("user", "read"): ORG, ("team", "read"): ORG, ("business_unit", "read"): ORG,
+                   ("activity_type", "read"): ORG}
+
+DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
+    "System Administrator": ("Every privilege on every entity, organisation-wide.",
+                             {**_all(CUSTOMER_ENTITIES, ORG), **_all(ADMIN_ENTITIES, ORG)}),
+    "Sales Manager": ("Reads and manages the records of his business unit and those below it.",
+                      {**_owned(DEEP, DEEP), **_DIRECTORY_READ, ("audit", "read"): ORG}),
+    "Salesperson": ("Reads the records of his business unit; changes his own.",
+                    {**_owned(UNIT, USER), **_DIRECTORY_READ}),
+    "Customer Service Representative": ("Reads the records of his business unit; changes his own.",
+                                        {**_owned(UNIT, USER), **_DIRECTORY_READ}),
+}

@@ -1,0 +1,94 @@
+"""Who is calling: a user with the union of his roles' and his teams' privileges, and his place in the tree."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from crm_core.errors import Forbidden, NotAuthenticated
+from crm_core.models import BusinessUnit, Team, User
+from crm_core.security.privileges import Depth, Privilege
+
+SYSTEM_USER_ID = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    business_unit_id: uuid.UUID
+    team_ids: frozenset[uuid.UUID]
+    privileges: Mapping[tuple[str, str], Depth]
+    # The caller's business unit and every unit below it.
+    unit_and_below: frozenset[uuid.UUID]
+    is_system: bool = False
+    role_names: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def system(cls) -> "Principal":
+        """The organisation acting for itself (bootstrap, demo data, sync jobs): organisation depth on all."""
+        return cls(SYSTEM_USER_ID, SYSTEM_USER_ID, frozenset(), {}, frozenset(), is_system=True)
+
+    @property
+    def actor_id(self) -> uuid.UUID | None:
+        return None if self.is_system else self.user_id
+
+    @property
+    def principal_ids(self) -> list[uuid.UUID]:
+        return [self.user_id, *self.team_ids]
+
+    def depth(self, entity: str, privilege: Privilege) -> Depth:
+        if self.is_system:
+            return Depth.ORGANIZATION
+        return self.privileges.get((entity, privilege.value), Depth.NONE)
+
+    def require(self, entity: str, privilege: Privilege) -> Depth:
+        depth = self.depth(entity, privilege)
+        if depth == Depth.NONE:
+            raise Forbidden(
+                f"your security roles give no {privilege.value} privilege on {entity}",
+                entity=entity, privilege=privilege.value,
+            )
+        return depth
+
+
+def load_principal(session: Session, user_id: uuid.UUID) -> Principal:
+    user = session.execute(
+        select(User)
+        .where(User.id == user_id)
+        .options(selectinload(User.roles), selectinload(User.teams).selectinload(Team.roles))
+    ).scalar_one_or_none()
+    if user is None or user.is_disabled:
+        raise NotAuthenticated("the user of this token does not exist or is disabled")
+    privileges: dict[tuple[str, str], Depth] = {}
+    roles = list(user.roles)
+    teams = [t for t in user.teams if t.team_type == "owner"]
+    for team in teams:
+        roles.extend(team.roles)
+    for role in roles:
+        for p in role.privileges:
+            key = (p.entity, p.privilege)
+            privileges[key] = max(privileges.get(key, Depth.NONE), Depth(p.depth))
+    return Principal(
+        user_id=user.id,
+        business_unit_id=user.business_unit_id,
+        team_ids=frozenset(t.id for t in user.teams),
+        privileges=privileges,
+        unit_and_below=frozenset(units_below(session, user.business_unit_id)),
+        role_names=tuple(sorted({r.name for r in roles})),
+    )
+
+
+def units_below(session: Session, root: uuid.UUID) -> set[uuid.UUID]:
+    """`root` and every business unit under it."""
+    children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
+    for unit_id, parent_id in session.execute(select(BusinessUnit.id, BusinessUnit.parent_id)):
+        children.setdefault(parent_id, []).append(unit_id)
+    found, todo = set(), [root]
+    while todo:
+        unit = todo.pop()
+        if unit not in found:
+            found.add(unit)
+            todo.extend(children.get(unit, []))
+    return found

@@ -1,0 +1,1 @@
+"""Domain services: each owns its transaction, takes ids and plain values, and checks access."""

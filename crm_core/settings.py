@@ -1,0 +1,66 @@
+"""One typed settings object, read from CRM_* environment variables and an optional .env file."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite, the secret key and files live.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under data_dir.")
+    secret_key: SecretStr = Field(default=SecretStr(""), description="Empty means generated under data_dir.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    migrate_on_start: bool = True
+    api_token_days: int = Field(default=365, ge=1, description="Default lifetime of a new API token.")
+    page_size_max: int = Field(default=500, ge=1)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'crm.db').as_posix()}"
+        return self
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The key from settings, or the one stored under data_dir (made on first use, mode 0600)."""
+        if self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        self.ensure_data_dir()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            log.info("generated a new secret key in %s", path)
+        key = path.read_text().strip()
+        self.secret_key = SecretStr(key)
+        return key
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings, safe to log: secrets and database passwords hidden."""
+        from sqlalchemy.engine import make_url
+
+        out = self.model_dump()
+        out["secret_key"] = "***" if self.secret_key.get_secret_value() else "(generated under data_dir)"
+        out["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
+        out["data_dir"] = str(self.data_dir)
+        return out
+
+    def warnings(self) -> list[str]:
+        found = []
+        if self.host not in ("127.0.0.1", "localhost", "::1") and self.database_url.startswith("sqlite"):
+            found.append("serving on a public address with SQLite: use PostgreSQL for more than a trial")
+        return found

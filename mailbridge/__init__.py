@@ -1,0 +1,1 @@
+"""mailbridge: see ../shared/ARCHITECTURE.md. Built by later issues."""

@@ -1,0 +1,37 @@
+"""The ASGI app: the one place that wires settings, the database and every package's routes together."""
+
+import logging
+
+from fastapi import FastAPI
+
+from crm_core import audit
+from crm_core.api import problems
+from crm_core.api.deps import ApiContext
+from crm_core.api.router import api_router
+from crm_core.db.engine import make_engine, make_session_factory
+from crm_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.resolved_secret_key()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    audit.install(factory)
+    app = FastAPI(
+        title="Mailbox CRM",
+        version="0.1.0",
+        description="Sales, marketing and service records around email and calendar. "
+        "Authenticate with `Authorization: Bearer <token>` (`crm token create`).",
+    )
+    app.state.crm = ApiContext(settings=settings, session_factory=factory)
+    problems.install(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,134 @@
+"""The `crm` command: serve, migrate, manage users and tokens, load demo data."""
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crm_core.errors import CrmError
+from crm_core.settings import Settings
+
+app = typer.Typer(help="Mailbox CRM: sales, marketing and service around email and calendar.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="CRM users.", no_args_is_help=True)
+token_app = typer.Typer(help="Personal API tokens for scripts.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo organisation.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _fail(exc: CrmError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc.detail}")
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (CRM_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (CRM_PORT).")] = None,
+    migrate: Annotated[bool, typer.Option(help="Upgrade the database first.")] = True,
+) -> None:
+    """Run the API (http://HOST:PORT, docs at /docs)."""
+    import uvicorn
+
+    from workers import bootstrap
+    from workers.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("crm")
+    log.info("settings: %s", settings.redacted())
+    for warning in settings.warnings():
+        log.warning(warning)
+    if migrate and settings.migrate_on_start:
+        bootstrap.upgrade(settings)
+    app_ = create_app(settings)
+    uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
+    """Migrate the database to the latest schema (and create the organisation's defaults)."""
+    from workers import bootstrap
+
+    bootstrap.upgrade(_settings(), revision)
+    console.print("database is up to date")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Sign-in email, unique.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[list[str] | None, typer.Option(help="Security role (repeat for several).")] = None,
+    business_unit: Annotated[str | None, typer.Option(help="Business unit name; default the root.")] = None,
+) -> None:
+    """Create a user with security roles."""
+    from crm_core.services import directory
+    from workers import bootstrap
+
+    try:
+        with bootstrap.system_uow(_settings()) as uow:
+            unit = directory.find_unit(uow.session, business_unit)
+            roles = directory.find_roles(uow.session, role or ["Salesperson"])
+            user = directory.create_user(uow.session, email, name, unit.id, roles)
+            uow.commit()
+            console.print(f"created user {user.email} ({user.id}) in {unit.name} with "
+                          f"{', '.join(r.name for r in roles)}")
+    except CrmError as exc:
+        raise _fail(exc) from None
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Option(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Lifetime in days (CRM_API_TOKEN_DAYS).")] = None,
+) -> None:
+    """Create a personal API token. It is printed once, on standard output, and never stored in clear."""
+    from crm_core.services import directory
+    from workers import bootstrap
+
+    settings = _settings()
+    try:
+        with bootstrap.system_uow(settings) as uow:
+            user = directory.find_user(uow.session, email)
+            row, token = directory.create_token(uow.session, user, name, days or settings.api_token_days)
+            uow.commit()
+    except CrmError as exc:
+        raise _fail(exc) from None
+    err.print(f"token {name!r} for {user.email}, valid until {row.expires_on:%Y-%m-%d}:")
+    print(token)
+
+
+@demo_app.command("load")
+def demo_load(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if data exists.")] = False,
+) -> None:
+    """Load the demo organisation: business units, users with tokens, accounts, contacts, leads, activities."""
+    from workers import bootstrap, demo
+
+    settings = _settings()
+    bootstrap.upgrade(settings)
+    with bootstrap.system_uow(settings) as uow:
+        result = demo.load(uow, if_empty=if_empty)
+    if result is None:
+        console.print("demo data already present; nothing loaded")
+        return
+    console.print(result.summary())
+    for email, token in result.tokens.items():
+        console.print(f"  {email}: [bold]{token}[/bold]")
+
+
+if __name__ == "__main__":
+    app()
