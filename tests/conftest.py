@@ -1,0 +1,112 @@
+"""Shared fixtures: a migrated database (SQLite, or a fresh PostgreSQL database when
+CRM_TEST_DATABASE=postgresql), a clean slate per test, the app, and an organisation builder."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_core import audit
+from crm_core.db import migrate
+from crm_core.db.base import Base
+from crm_core.db.engine import make_engine, make_session_factory
+from crm_core.settings import Settings
+from tests.org import OrgBuilder
+from tests.servers import missing
+
+BACKEND = os.environ.get("CRM_TEST_DATABASE", "sqlite")
+PG_ADMIN_URL = os.environ.get("CRM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _fresh_pg_database() -> tuple[str, Engine]:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        missing("PostgreSQL", f"start a server on 127.0.0.1:5432 with trust auth or set CRM_TEST_PG_URL ({exc.orig})")
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False), admin
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if BACKEND == "postgresql":
+        url, admin = _fresh_pg_database()
+        try:
+            yield url
+        finally:
+            name = make_url(url).database
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'crm.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    migrate.upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def engine(migrated: str) -> Iterator[Engine]:
+    eng = make_engine(migrated)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    factory = make_session_factory(engine)
+    audit.install(factory)
+    return factory
+
+
+def _wipe(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            conn.execute(text("PRAGMA defer_foreign_keys=ON"))
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def clean_db(engine: Engine) -> Engine:
+    """A database with every table empty (the schema stays)."""
+    _wipe(engine)
+    return engine
+
+
+@pytest.fixture
+def settings(migrated: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=migrated, data_dir=tmp_path / "var", secret_key="test-secret-key")
+
+
+@pytest.fixture
+def client(settings: Settings, clean_db: Engine):  # noqa: ANN201
+    from fastapi.testclient import TestClient
+
+    from workers.app import create_app
+
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def org(session_factory: sessionmaker[Session], clean_db: Engine) -> OrgBuilder:
+    """An organisation with its root unit and default roles; builds units, users, teams and tokens."""
+    return OrgBuilder(session_factory)
