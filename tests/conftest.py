@@ -97,7 +97,7 @@ def settings(migrated: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings, clean_db: Engine):  # noqa: ANN201
+def client(settings: Settings, clean_db: Engine):
     from fastapi.testclient import TestClient
 
     from workers.app import create_app

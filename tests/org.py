@@ -13,6 +13,7 @@ from crm_core.services.organisation import ensure_organisation
 
 @dataclass
 class TestUser:
+    __test__ = False
     id: uuid.UUID
     email: str
     business_unit_id: uuid.UUID

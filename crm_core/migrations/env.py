@@ -1,7 +1,7 @@
 """Alembic environment: our metadata, and batch mode on SQLite so that ALTERs work there too."""
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import create_engine, pool
 
 import crm_core.models  # noqa: F401  (registers every table on the metadata)
 from crm_core.db.base import Base
@@ -21,7 +21,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = make_engine(url, poolclass=pool.NullPool)
+    # SQLite migrates with foreign keys off, as Alembic advises for batch mode: tables are recreated, and
+    # tables in a foreign-key cycle (users <-> business units) could not be dropped otherwise.
+    if url.startswith("sqlite"):
+        engine = create_engine(url, poolclass=pool.NullPool)
+    else:
+        engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True)

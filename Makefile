@@ -1,0 +1,42 @@
+# Two commands do all the set-up: `make run` and `make test`. Both build .venv from requirements.lock first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgresql lint bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+## run: migrate, load the demo organisation (once) and serve on http://127.0.0.1:8000 (SQLite under ./var)
+run: $(STAMP)
+	$(BIN)/crm demo load --if-empty
+	$(BIN)/crm serve
+
+## test: lint, then the whole suite on SQLite and on PostgreSQL (skipped, saying why, if no server)
+test: $(STAMP) lint test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest
+
+test-postgresql: $(STAMP)
+	CRM_TEST_DATABASE=postgresql $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## bench: the API read benchmark (100k contacts in PostgreSQL); figures go to docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/python bench/api_read.py
+
+## lock: re-pin requirements.lock after changing dependencies in pyproject.toml (needs uv)
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
