@@ -66,6 +66,14 @@ def db_upgrade(revision: Annotated[str, typer.Option(help="Target revision.")] =
     console.print("database is up to date")
 
 
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("--message", "-m", help="What changed.")]) -> None:
+    """(Developers) Write the next migration from the models; review it before committing."""
+    from crm_core.db import migrate
+
+    migrate.revision(message)
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Sign-in email, unique.")],

@@ -20,9 +20,17 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(config(url), revision)
 
 
-def revision(url: str, message: str) -> None:
-    """Autogenerates a new migration from the models (a developer's command; review what it writes)."""
-    command.revision(config(url), message=message, autogenerate=True)
+def revision(message: str) -> None:
+    """Autogenerates the next migration: the models compared with a scratch SQLite database at head.
+
+    A developer's command; review what it writes. Foreign keys that close a cycle (use_alter) are created
+    inline on SQLite only: add them with op.create_foreign_key for other databases, as the first one does."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/scratch.db"
+        upgrade(url)
+        command.revision(config(url), message=message, autogenerate=True)
 
 
 def current(engine: Engine) -> str | None:
