@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_core.errors import CrmError
@@ -49,6 +49,13 @@ def install(app: FastAPI) -> None:
         log.info("integrity error on %s: %s", request.url.path, exc.orig)
         return problem(409, "Conflict", "this change conflicts with another record (a duplicate or a "
                        "record still in use)", request)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The column checks should catch these first; this is the net for a value they do not know.
+        log.warning("database refused a value on %s: %s", request.url.path, exc.orig)
+        return problem(422, "Validation failed", "a value cannot be stored (out of range or invalid characters)",
+                       request)
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:

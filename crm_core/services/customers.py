@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import func, select
 
+from crm_core.db import column_limits
 from crm_core.email_addresses import normalize_field
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.models import Account, Address, Contact, Lead
@@ -38,6 +39,7 @@ class _WithAddresses:
             unknown = set(data) - set(ADDRESS_FIELDS)
             if unknown:
                 raise ValidationFailed.field(f"addresses[{number - 1}]", f"unknown fields {sorted(unknown)}")
+            column_limits.check_values(Address, data, prefix=f"addresses[{number - 1}].")
             address = Address(id=uuid.uuid4(), address_number=number, **data)
             setattr(address, self.parent_column, record.id)
             record.addresses.append(address)

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from crm_core.db import column_limits
 from crm_core.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -82,6 +83,8 @@ def apply(stmt: Select[Any], model: type[Any], query: ListQuery, sortable: set[s
     """Adds filters, the keyset condition of the cursor, the order and the limit (+1, to see a next page)."""
     for f in query.filters:
         col = getattr(model, f.column)
+        for value in f.value if isinstance(f.value, list) else [f.value]:
+            column_limits.check(col.expression, value, f.column if f.op is Op.EQ else f"{f.column}__{f.op.value}")
         if f.op is Op.EQ:
             stmt = stmt.where(col == f.value)
         elif f.op is Op.CONTAINS:

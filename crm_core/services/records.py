@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from crm_core.db import column_limits
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.entities import EntitySpec, entity
 from crm_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -148,6 +149,7 @@ class RecordService(Generic[M]):
     # --- hooks for entity services -----------------------------------------------------------------
     def apply(self, record: M, values: dict[str, Any], creating: bool) -> None:
         """Sets the values, checks every lookup that changed, then the entity's own rules."""
+        column_limits.check_values(type(record), values)
         for key, value in values.items():
             if key in self.links and value is not None and value != getattr(record, key, None):
                 self.check_link(self.links[key], value, key)

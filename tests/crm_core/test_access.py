@@ -3,13 +3,13 @@
 from tests.org import OrgBuilder
 
 
-def _account(client, user, name: str = "Contoso", **extra) -> dict:  # noqa: ANN001
+def _account(client, user, name: str = "Contoso", **extra) -> dict:
     r = client.post("/api/v1/accounts", json={"name": name, **extra}, headers=user.headers)
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def test_unauthenticated_call_gets_401_problem(client) -> None:  # noqa: ANN001
+def test_unauthenticated_call_gets_401_problem(client) -> None:
     r = client.get("/api/v1/accounts")
     assert r.status_code == 401
     assert r.headers["content-type"] == "application/problem+json"
@@ -20,7 +20,7 @@ def test_unauthenticated_call_gets_401_problem(client) -> None:  # noqa: ANN001
     assert "unknown or revoked" in r.json()["detail"]
 
 
-def test_business_unit_depth_cannot_reach_another_unit(client, org: OrgBuilder) -> None:  # noqa: ANN001
+def test_business_unit_depth_cannot_reach_another_unit(client, org: OrgBuilder) -> None:
     unit_a, unit_b = org.unit("A"), org.unit("B")
     alice = org.user("alice@a.example", ["Salesperson"], unit_a)
     bob = org.user("bob@b.example", ["Salesperson"], unit_b)
@@ -42,7 +42,7 @@ def test_business_unit_depth_cannot_reach_another_unit(client, org: OrgBuilder) 
     assert client.get(f"/api/v1/accounts/{a_account['id']}", headers=alice.headers).json()["name"] == "Alpine Ski House"
 
 
-def test_organisation_depth_reaches_every_unit(client, org: OrgBuilder) -> None:  # noqa: ANN001
+def test_organisation_depth_reaches_every_unit(client, org: OrgBuilder) -> None:
     unit_b = org.unit("B")
     bob = org.user("bob@b.example", ["Salesperson"], unit_b)
     admin = org.admin()
@@ -54,7 +54,7 @@ def test_organisation_depth_reaches_every_unit(client, org: OrgBuilder) -> None:
     assert [a["id"] for a in client.get("/api/v1/accounts", headers=admin.headers).json()["items"]] == [account["id"]]
 
 
-def test_parent_child_depth_reaches_units_below_not_beside(client, org: OrgBuilder) -> None:  # noqa: ANN001
+def test_parent_child_depth_reaches_units_below_not_beside(client, org: OrgBuilder) -> None:
     sales = org.unit("Sales")
     east = org.unit("Sales East", sales)
     service = org.unit("Service")
@@ -70,7 +70,7 @@ def test_parent_child_depth_reaches_units_below_not_beside(client, org: OrgBuild
                         headers=manager.headers).status_code == 200
 
 
-def test_share_gives_one_record_and_revoking_takes_it_back(client, org: OrgBuilder) -> None:  # noqa: ANN001
+def test_share_gives_one_record_and_revoking_takes_it_back(client, org: OrgBuilder) -> None:
     unit_a, unit_b = org.unit("A"), org.unit("B")
     alice = org.user("alice@a.example", ["Salesperson"], unit_a)
     bob = org.user("bob@b.example", ["Salesperson"], unit_b)
@@ -88,7 +88,7 @@ def test_share_gives_one_record_and_revoking_takes_it_back(client, org: OrgBuild
     assert client.get(url, headers=bob.headers).status_code == 404
 
 
-def test_team_owned_record_is_visible_to_members_only(client, org: OrgBuilder) -> None:  # noqa: ANN001
+def test_team_owned_record_is_visible_to_members_only(client, org: OrgBuilder) -> None:
     unit_a, unit_b = org.unit("A"), org.unit("B")
     alice = org.user("alice@a.example", ["Salesperson"], unit_a)
     carol = org.user("carol@b.example", ["Salesperson"], unit_b)
@@ -103,7 +103,7 @@ def test_team_owned_record_is_visible_to_members_only(client, org: OrgBuilder) -
     assert client.get(url, headers=dave.headers).status_code == 404
 
 
-def test_assign_needs_reach_over_the_new_owner(client, org: OrgBuilder) -> None:  # noqa: ANN001
+def test_assign_needs_reach_over_the_new_owner(client, org: OrgBuilder) -> None:
     unit_a, unit_b = org.unit("A"), org.unit("B")
     alice = org.user("alice@a.example", ["Salesperson"], unit_a)
     bob = org.user("bob@b.example", ["Salesperson"], unit_b)
@@ -121,7 +121,7 @@ def test_assign_needs_reach_over_the_new_owner(client, org: OrgBuilder) -> None:
     assert r.status_code == 403
 
 
-def test_user_without_a_privilege_gets_403(client, org: OrgBuilder) -> None:  # noqa: ANN001
+def test_user_without_a_privilege_gets_403(client, org: OrgBuilder) -> None:
     nobody = org.user("nobody@example.com", [])
     r = client.get("/api/v1/accounts", headers=nobody.headers)
     assert r.status_code == 403
