@@ -64,7 +64,8 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     actor = session.info.get("actor_id")
     action = session.info.get("audit_action")
     now = utcnow()
-    entries: list[AuditEntry] = []
+    # One entry per record and flush: a child row's changes (an address, a party) fold into its parent's.
+    entries: dict[tuple[str, uuid.UUID], AuditEntry] = {}
 
     def record(obj: Any, operation: str, changes: dict[str, list[Any]]) -> None:
         target = _target(obj)
@@ -73,11 +74,16 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
         entity, record_id, prefix = target
         if prefix:
             changes = {f"{prefix}.{k}": v for k, v in changes.items()}
-            operation = "update"
-        entries.append(AuditEntry(
-            at=now, user_id=actor, entity=entity, record_id=record_id, operation=operation,
-            action=action or operation, changes=changes,
-        ))
+        entry = entries.get((entity, record_id))
+        if entry is None:
+            entry = entries[(entity, record_id)] = AuditEntry(
+                at=now, user_id=actor, entity=entity, record_id=record_id, operation="update",
+                action=action or "update", changes={},
+            )
+        if not prefix:
+            entry.operation = operation
+            entry.action = action or operation
+        entry.changes = {**entry.changes, **changes}
 
     new = [obj for obj in session.new if not isinstance(obj, AuditEntry)]
     for obj in new:  # ids first, so that child rows can name their new parent
@@ -92,11 +98,12 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
         if not session.is_modified(obj, include_collections=True):
             continue
         changes = _values(obj, changed_only=True)
-        if changes and hasattr(obj, "modified_by_id"):
+        # A record whose child rows changed (its addresses, say) counts as modified too.
+        if hasattr(obj, "modified_by_id"):
             obj.modified_by_id = actor
             obj.modified_on = now
         record(obj, "update", changes)
     for obj in list(session.deleted):
         changes = {k: [v[1], None] for k, v in _values(obj, changed_only=False).items()}
         record(obj, "delete", changes)
-    session.add_all(entries)
+    session.add_all(entries.values())

@@ -91,7 +91,10 @@ def _register_core() -> None:
         "lead", "leads", m.Lead, states=LEAD, activity_enabled=True,
         email_columns=("email_address1",), display_column="subject",
     ))
-    register(EntitySpec("activity", "activities", m.Activity, display_column="subject"))
+    # activitypointer's states; each type's own states and status reasons are in activity_catalogue.
+    from crm_core.activity_catalogue import POINTER_STATES
+
+    register(EntitySpec("activity", "activities", m.Activity, states=POINTER_STATES, display_column="subject"))
 
 
 _register_core()

@@ -41,8 +41,9 @@ class StateModel:
         return state.code, statuscode
 
     def check_transition(self, current: int, target: int) -> None:
+        """A move between states must be allowed; a new status reason within the same state always is."""
         allowed = self.transitions.get(current)
-        if allowed is not None and target not in allowed:
+        if target != current and allowed is not None and target not in allowed:
             raise InvalidStateTransition(
                 f"cannot move from {self.state(current).name} to {self.state(target).name}"
             )

@@ -57,8 +57,8 @@ class OrgBuilder:
 
         with UnitOfWork(self.factory) as uow:
             team = Team(id=uuid.uuid4(), name=name, business_unit_id=unit_id)
+            uow.session.add(team)
             team.members = [uow.session.get(User, m) for m in members]
             team.roles = directory.find_roles(uow.session, list(roles)) if roles else []
-            uow.session.add(team)
             uow.commit()
             return team.id

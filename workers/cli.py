@@ -124,18 +124,41 @@ def demo_load(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if data exists.")] = False,
 ) -> None:
     """Load the demo organisation: business units, users with tokens, accounts, contacts, leads, activities."""
+    from rich.table import Table
+
     from workers import bootstrap, demo
 
     settings = _settings()
     bootstrap.upgrade(settings)
-    with bootstrap.system_uow(settings) as uow:
-        result = demo.load(uow, if_empty=if_empty)
+    try:
+        with bootstrap.system_uow(settings) as uow:
+            result = demo.load(uow, if_empty=if_empty, token_days=settings.api_token_days)
+    except CrmError as exc:
+        raise _fail(exc) from None
     if result is None:
-        console.print("demo data already present; nothing loaded")
+        console.print("The database has data already, so the demo was not loaded.\nTo get an API token: "
+                      f"crm token create --email {demo.ADMIN_EMAIL} (the demo's administrator)",
+                      soft_wrap=True, highlight=False)
         return
     console.print(result.summary())
-    for email, token in result.tokens.items():
-        console.print(f"  {email}: [bold]{token}[/bold]")
+    table = Table("user", "email", "unit", "security role", box=None, pad_edge=False,
+                  padding=(0, 1, 0, 0), title_justify="left", title="\n[bold]Users[/bold]")
+    for u in result.users:
+        table.add_row(u.full_name, u.email, u.business_unit, ", ".join(u.roles))
+    console.print(table)
+    # Tokens and commands on lines of their own, never wrapped, so that they copy and paste whole.
+    console.print(f"\n[bold]API tokens[/bold] (valid {settings.api_token_days} days; shown once, only their digest "
+                  "is stored)")
+    for u in result.users:
+        console.print(f"  {u.email:<26}{u.token}", soft_wrap=True, highlight=False)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    url = f"http://{host}:{settings.port}"
+    console.print(f"\n[bold]Try it[/bold]: [cyan]crm serve[/cyan] runs the API at {url} (docs: /docs).\n"
+                  "Then, as the administrator:", soft_wrap=True)
+    console.print(f"  export CRM_TOKEN={result.admin.token}\n"
+                  f'  curl -H "Authorization: Bearer $CRM_TOKEN" {url}/api/v1/accounts',
+                  soft_wrap=True, highlight=False, markup=False)
+    console.print("The other tokens see only what their roles give (a salesperson: his own unit).")
 
 
 if __name__ == "__main__":

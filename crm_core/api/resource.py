@@ -51,6 +51,8 @@ class Resource:
     verbs: list[Verb] = field(default_factory=list)
     tag: str = ""
     to_out: Callable[[Any], Any] | None = None
+    # False for entities never deleted (users): the route stays, to explain why, but leaves the schema.
+    deletable: bool = True
 
     def render(self, record: Any) -> Any:
         if self.to_out is not None:
@@ -139,7 +141,8 @@ def build_router(res: Resource) -> APIRouter:
         values = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         return res.render(res.service(caller.uow, caller.principal).update(record_id, values))
 
-    @router.delete("/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {spec.name}")
+    @router.delete("/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {spec.name}",
+                   include_in_schema=res.deletable)
     def delete_record(caller: CallerDep, record_id: uuid.UUID) -> Response:
         res.service(caller.uow, caller.principal).delete(record_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from crm_core.api.deps import CallerDep
 from crm_core.api.resource import Resource, build_router
-from crm_core.api.routes import customers
+from crm_core.api.routes import activities, customers, security
 
 
 class MeOut(BaseModel):
@@ -18,7 +18,7 @@ class MeOut(BaseModel):
 
 
 def resources() -> list[Resource]:
-    return [*customers.RESOURCES]
+    return [*customers.RESOURCES, *security.RESOURCES, *activities.RESOURCES]
 
 
 def api_router() -> APIRouter:
@@ -32,4 +32,6 @@ def api_router() -> APIRouter:
 
     for res in resources():
         router.include_router(build_router(res))
+    router.include_router(security.router)
+    router.include_router(activities.router)  # lifecycle verbs and every collection's timeline
     return router

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, SmallInteger, String, Text, case
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column, relationship
 
 from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check
 from crm_core.db.types import JsonDoc
@@ -60,13 +60,14 @@ class Activity(RecordMixin, OwnedMixin, StateMixin, Base):
         order_by="ActivityParty.participation",
     )
 
-    __mapper_args__ = {
-        # Custom types have no table of their own; every code that is not built in loads as "custom".
-        "polymorphic_on": case(
-            dict(zip(BUILTIN_TYPES, BUILTIN_TYPES, strict=True)), value=activity_type, else_="custom"
-        ),
-        "with_polymorphic": "*",
-    }
+    # Custom types have no table of their own; every code that is not built in loads as "custom". A named
+    # property rather than a bare expression, so that it is an attribute like any other (the audit reads them).
+    polymorphic_kind: Mapped[str] = column_property(
+        case(dict(zip(BUILTIN_TYPES, BUILTIN_TYPES, strict=True)), value=activity_type, else_="custom")
+    )
+
+    __mapper_args__ = {"polymorphic_on": polymorphic_kind, "with_polymorphic": "*"}
+
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         # Only the base table gets these; subtype tables inherit the attribute but not the columns.
@@ -97,7 +98,8 @@ class ActivityParty(Base):
 
     def audit_target(self) -> tuple[str, uuid.UUID, str] | None:
         activity_id = self.activity_id or (self.activity.id if self.activity is not None else None)
-        return ("activity", activity_id, f"party.{self.participation}") if activity_id else None
+        # Keyed by the party row, so that several parties changed in one flush stay apart in the audit.
+        return ("activity", activity_id, f"party.{self.id}") if activity_id else None
 
 
 class PhoneCall(Activity):

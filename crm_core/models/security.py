@@ -94,6 +94,10 @@ class RolePrivilege(Base):
 
     role: Mapped[SecurityRole] = relationship(back_populates="privileges")
 
+    def audit_target(self) -> tuple[str, uuid.UUID, str] | None:
+        role_id = self.role_id or (self.role.id if self.role is not None else None)
+        return ("security_role", role_id, f"privileges.{self.entity}.{self.privilege}") if role_id else None
+
 
 class ApiToken(Base):
     """A personal API token. Only a SHA-256 of the token is stored; the token is shown once."""

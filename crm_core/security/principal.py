@@ -61,6 +61,10 @@ def load_principal(session: Session, user_id: uuid.UUID) -> Principal:
     ).scalar_one_or_none()
     if user is None or user.is_disabled:
         raise NotAuthenticated("the user of this token does not exist or is disabled")
+    tree = unit_tree(session)
+    if unit_disabled(tree, user.business_unit_id):
+        # Dynamics: the users of a disabled business unit (or of a unit below a disabled one) cannot sign in.
+        raise NotAuthenticated("the business unit of this user is disabled")
     privileges: dict[tuple[str, str], Depth] = {}
     roles = list(user.roles)
     teams = [t for t in user.teams if t.team_type == "owner"]
@@ -75,15 +79,41 @@ def load_principal(session: Session, user_id: uuid.UUID) -> Principal:
         business_unit_id=user.business_unit_id,
         team_ids=frozenset(t.id for t in user.teams),
         privileges=privileges,
-        unit_and_below=frozenset(units_below(session, user.business_unit_id)),
+        unit_and_below=frozenset(_below(tree, user.business_unit_id)),
         role_names=tuple(sorted({r.name for r in roles})),
     )
 
 
+# unit id -> (parent id, is_disabled), the whole tree in one query (a few hundred rows at most).
+UnitTree = dict[uuid.UUID, tuple[uuid.UUID | None, bool]]
+
+
+def unit_tree(session: Session) -> UnitTree:
+    rows = session.execute(select(BusinessUnit.id, BusinessUnit.parent_id, BusinessUnit.is_disabled))
+    return {unit_id: (parent_id, bool(disabled)) for unit_id, parent_id, disabled in rows}
+
+
+def unit_disabled(tree: UnitTree, unit_id: uuid.UUID) -> bool:
+    """Whether this unit or one of its ancestors is disabled."""
+    seen: set[uuid.UUID] = set()
+    current: uuid.UUID | None = unit_id
+    while current is not None and current not in seen and current in tree:
+        seen.add(current)
+        parent_id, disabled = tree[current]
+        if disabled:
+            return True
+        current = parent_id
+    return False
+
+
 def units_below(session: Session, root: uuid.UUID) -> set[uuid.UUID]:
     """`root` and every business unit under it."""
+    return _below(unit_tree(session), root)
+
+
+def _below(tree: UnitTree, root: uuid.UUID) -> set[uuid.UUID]:
     children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
-    for unit_id, parent_id in session.execute(select(BusinessUnit.id, BusinessUnit.parent_id)):
+    for unit_id, (parent_id, _disabled) in tree.items():
         children.setdefault(parent_id, []).append(unit_id)
     found, todo = set(), [root]
     while todo:

@@ -38,13 +38,22 @@ def find_user(session: Session, email: str) -> User:
     return user
 
 
+def free_email(session: Session, email: str | None, user_id: uuid.UUID | None = None) -> str:
+    """The normalised sign-in address, which no other user may have (409 if one does)."""
+    address = normalize_field("email", email)
+    if address is None:
+        raise ValidationFailed.field("email", "a user needs a sign-in email address")
+    taken = session.scalar(select(User.id).where(User.email == address))
+    if taken is not None and taken != user_id:
+        raise Conflict(f"a user with email {address} exists already", field="email")
+    return address
+
+
 def create_user(session: Session, email: str, full_name: str, business_unit_id: uuid.UUID,
                 roles: list[SecurityRole]) -> User:
-    address = normalize_field("email", email)
+    address = free_email(session, email)
     if not full_name.strip():
         raise ValidationFailed.field("full_name", "a user needs a name")
-    if session.execute(select(User.id).where(User.email == address)).first():
-        raise Conflict(f"a user with email {address} exists already")
     user = User(id=uuid.uuid4(), email=address, full_name=full_name.strip(), business_unit_id=business_unit_id)
     user.roles = roles
     session.add(user)

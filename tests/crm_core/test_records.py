@@ -133,6 +133,8 @@ def test_lead_states_follow_dynamics(client, admin: TestUser) -> None:
     assert (r.json()["state"], r.json()["status"]) == ("Disqualified", "No Longer Interested")
     r = client.post(url, json={"statecode": 0}, headers=admin.headers)
     assert (r.json()["state"], r.json()["status"]) == ("Open", "New")
+    r = client.post(url, json={"statecode": 0, "statuscode": 2}, headers=admin.headers)  # a reason within Open
+    assert (r.json()["state"], r.json()["status"]) == ("Open", "Contacted")
 
 
 def test_cursor_pagination_walks_every_record_once(client, admin: TestUser) -> None:
@@ -149,8 +151,15 @@ def test_cursor_pagination_walks_every_record_once(client, admin: TestUser) -> N
         if cursor is None:
             break
     assert seen == names and pages == 3
-    newest = client.get("/api/v1/contacts", params={"limit": 2}, headers=admin.headers).json()["items"]
-    assert [c["full_name"] for c in newest] == ["Person00", "Person01"]  # created last
+    # The default sort, newest first, pages by a timestamp cursor.
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/api/v1/contacts", params=params, headers=admin.headers).json()
+        seen += [c["full_name"] for c in body["items"]]
+        if (cursor := body["next_cursor"]) is None:
+            break
+    assert seen == names  # created in reverse order, so newest first is alphabetical
 
 
 def test_contains_filter_ignores_case_and_escapes_wildcards(client, admin: TestUser) -> None:

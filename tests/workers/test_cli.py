@@ -10,10 +10,7 @@ from workers.cli import app
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    from tests.conftest import BACKEND
-
-    if BACKEND == "postgresql":
-        pytest.skip("the CLI is exercised on PostgreSQL by tests/workers/test_serve.py")
+    """A fresh SQLite under a temp dir, whichever database the suite runs on (test_serve covers PostgreSQL)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("CRM_DATABASE_URL", raising=False)

@@ -1,0 +1,113 @@
+"""Users as an administrator manages them: create, update, move to another business unit (with the records
+they own), disable and enable, set their security roles. Users are never deleted, as in Dynamics: a
+disabled user keeps his name on the records and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from crm_core.db import column_limits
+from crm_core.errors import Conflict, CrmError, ValidationFailed
+from crm_core.models import User
+from crm_core.security.privileges import Privilege
+from crm_core.services import directory, listing
+from crm_core.services.business_units import existing_unit, move_owned_records, require_unit_in_reach
+from crm_core.services.organisation import root_unit
+from crm_core.services.records import OwnerRef, RecordService
+from crm_core.services.security_roles import SYSTEM_ADMINISTRATOR, require_roles_grantable, roles_by_id
+
+
+class UsersAreNotDeleted(CrmError):
+    status = 405
+    title = "Method not allowed"
+
+
+class UserService(RecordService[User]):
+    entity_name = "user"
+    sortable: ClassVar[set[str]] = {"created_on", "modified_on", "full_name", "email"}
+
+    def list(self, query: listing.ListQuery) -> listing.Page[User]:
+        # Emails are stored normalised (lower case), so the filter is normalised the same way.
+        filters = [listing.Filter(f.column, f.op, f.value.strip().lower())
+                   if f.column == "email" and isinstance(f.value, str) else f for f in query.filters]
+        return super().list(listing.ListQuery(filters=filters, sort=query.sort, cursor=query.cursor,
+                                              limit=query.limit))
+
+    def create(self, values: dict[str, Any], owner: OwnerRef | None = None) -> User:
+        column_limits.check_values(User, values)
+        unit_id = values.get("business_unit_id")
+        if unit_id is None:
+            root = root_unit(self.session)
+            if root is None:
+                raise Conflict("the organisation has no root unit yet; run `crm db upgrade`")
+            unit_id = root.id
+        existing_unit(self.session, unit_id, "business_unit_id")
+        require_unit_in_reach(self.principal, self.entity_name, Privilege.CREATE, unit_id, "business_unit_id")
+        roles = roles_by_id(self.session, values.get("role_ids") or [])
+        require_roles_grantable(self.principal, roles, "creating this user")
+        user = directory.create_user(self.session, values.get("email") or "", values.get("full_name") or "",
+                                     unit_id, roles)
+        self.uow.commit()
+        return user
+
+    def apply(self, record: User, values: dict[str, Any], creating: bool) -> None:
+        column_limits.check_values(User, values)
+        if "email" in values:
+            record.email = directory.free_email(self.session, values["email"], record.id)
+        if "full_name" in values:
+            name = (values["full_name"] or "").strip()
+            if not name:
+                raise ValidationFailed.field("full_name", "a user needs a name")
+            record.full_name = name
+        unit_id = values.get("business_unit_id")
+        if unit_id is not None and unit_id != record.business_unit_id:
+            self._move(record, unit_id)
+        elif "business_unit_id" in values and unit_id is None:
+            raise ValidationFailed.field("business_unit_id", "a user always belongs to a business unit")
+
+    def delete(self, record_id: uuid.UUID) -> None:
+        self.get(record_id)
+        raise UsersAreNotDeleted(
+            "users are never deleted, so that the records and the audit trail keep their names; "
+            f"disable the user instead (POST /api/v1/users/{record_id}/disable)"
+        )
+
+    def set_disabled(self, user_id: uuid.UUID, disabled: bool) -> User:
+        user = self.get(user_id, Privilege.WRITE)
+        if user.is_disabled == disabled:
+            raise Conflict(f"user {user.email} is already {'disabled' if disabled else 'enabled'}")
+        if disabled and user.id == self.principal.user_id:
+            raise Conflict("you cannot disable yourself")
+        self.uow.set_action("disable" if disabled else "enable")
+        user.is_disabled = disabled
+        self.session.flush()
+        self.uow.commit()
+        return user
+
+    def set_roles(self, user_id: uuid.UUID, role_ids: list[uuid.UUID]) -> User:
+        """Replaces the user's roles. Each role he gains or loses must be one the caller could give: a
+        lesser administrator can neither raise a user above himself nor strip a user of more than he holds."""
+        user = self.get(user_id, Privilege.WRITE)
+        roles = roles_by_id(self.session, role_ids)
+        wanted, current = {r.id for r in roles}, {r.id for r in user.roles}
+        changed = [r for r in roles if r.id not in current] + [r for r in user.roles if r.id not in wanted]
+        require_roles_grantable(self.principal, changed, "this change")
+        if user.id == self.principal.user_id and any(r.name == SYSTEM_ADMINISTRATOR for r in user.roles) \
+                and not any(r.name == SYSTEM_ADMINISTRATOR for r in roles):
+            raise Conflict(f"you cannot take the {SYSTEM_ADMINISTRATOR} role away from yourself; "
+                           "ask another administrator")
+        self.uow.set_action("set_roles")
+        user.roles = roles
+        self.session.flush()
+        self.uow.commit()
+        return user
+
+    def _move(self, user: User, unit_id: uuid.UUID) -> None:
+        """Moves the user and, in the same transaction, the owning business unit of every record he owns,
+        as Dynamics does: his records follow him out of reach of his old colleagues. His roles stay."""
+        existing_unit(self.session, unit_id, "business_unit_id")
+        require_unit_in_reach(self.principal, self.entity_name, Privilege.WRITE, unit_id, "business_unit_id")
+        self.uow.set_action("change_business_unit")
+        user.business_unit_id = unit_id
+        move_owned_records(self.session, "owning_user_id", user.id, unit_id)
