@@ -91,6 +91,8 @@ class ActivityParty(Base):
     party_type: Mapped[str | None] = mapped_column(String(64))
     party_id: Mapped[uuid.UUID | None]
     address_used: Mapped[str | None] = mapped_column(String(320), index=True)
+    # Dynamics' ispartydeleted: the record this party named was deleted; the row stays, as history.
+    is_party_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
 
     activity: Mapped[Activity] = relationship(back_populates="parties")
 

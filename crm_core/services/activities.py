@@ -21,6 +21,7 @@ from crm_core.activity_catalogue import (
     kind_of,
     types_with,
 )
+from crm_core.db import column_limits
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.email_addresses import normalize_field
@@ -104,6 +105,7 @@ class ActivityService(RecordService[Activity]):
     def _apply(self, record: Activity, values: dict[str, Any], creating: bool) -> None:
         kind, definition = self._kind_of(record)
         values = dict(values)
+        column_limits.check_values(type(record), values)
         for name in values:
             if name in TYPE_FIELDS and name not in kind.field_names:
                 raise ValidationFailed.field(

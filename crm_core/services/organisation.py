@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.models import BusinessUnit, RolePrivilege, SecurityRole
 from crm_core.security.default_roles import DEFAULT_ROLES
+from crm_core.services.activity_types import seed_builtin_types
 
 
 def root_unit(session: Session) -> BusinessUnit | None:
@@ -14,8 +15,8 @@ def root_unit(session: Session) -> BusinessUnit | None:
 
 
 def ensure_organisation(session: Session, name: str = "Organisation") -> BusinessUnit:
-    """Creates the root unit and default roles if missing; adds privileges that newer code defines to the
-    default roles (never removes what an admin set). Idempotent; the caller commits."""
+    """Creates the root unit, default roles and built-in activity types if missing; adds privileges that newer
+    code defines to the default roles (never removes what an admin set). Idempotent; the caller commits."""
     root = root_unit(session)
     if root is None:
         root = BusinessUnit(id=uuid.uuid4(), name=name)
@@ -30,5 +31,6 @@ def ensure_organisation(session: Session, name: str = "Organisation") -> Busines
         for (entity, privilege), depth in privileges.items():
             if (entity, privilege) not in have:
                 role.privileges.append(RolePrivilege(entity=entity, privilege=privilege, depth=int(depth)))
+    seed_builtin_types(session)
     session.flush()
     return root

@@ -39,6 +39,7 @@ class PartyOut(BaseModel):
     party_id: uuid.UUID | None
     address: str | None
     name: str | None = Field(description="The record's name, when you can read it.")
+    is_party_deleted: bool = Field(default=False, description="The record this party named was deleted.")
 
 
 class _Common(Strict):
@@ -123,6 +124,7 @@ def parties_out(record: Any) -> list[PartyOut]:
             role=ROLE_OF_MASK.get(p.participation, str(p.participation)), participation=p.participation,
             party_type=p.party_type, party_id=p.party_id, address=p.address_used,
             name=display.name(p.party_type, p.party_id) if display else None,
+            is_party_deleted=p.is_party_deleted,
         )
         for p in record.parties
     ]

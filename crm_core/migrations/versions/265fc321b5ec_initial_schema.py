@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d5e5c3604420
+Revision ID: 265fc321b5ec
 Revises: 
-Create Date: 2026-11-23 22:06:41.821097
+Create Date: 2026-11-23 22:28:46.752853
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 import crm_core.db.types
 
-revision: str = 'd5e5c3604420'
+revision: str = '265fc321b5ec'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -250,6 +250,7 @@ def upgrade() -> None:
     sa.Column('party_type', sa.String(length=64), nullable=True),
     sa.Column('party_id', sa.Uuid(), nullable=True),
     sa.Column('address_used', sa.String(length=320), nullable=True),
+    sa.Column('is_party_deleted', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['activity_id'], ['activities.id'], name=op.f('fk_activity_parties_activity_id_activities'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_parties'))
     )
