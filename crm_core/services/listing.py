@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_core.db import column_limits
@@ -101,11 +101,10 @@ def apply(stmt: Select[Any], model: type[Any], query: ListQuery, sortable: set[s
         raise ValidationFailed.field("sort", f"cannot sort by {key!r}; choose one of {', '.join(sorted(sortable))}")
     sort_col, id_col = getattr(model, key), model.id
     if query.cursor:
-        last, last_id = _decode(query.cursor, [sort_col, id_col])
-        if desc:
-            stmt = stmt.where(or_(sort_col < last, and_(sort_col == last, id_col < last_id)))
-        else:
-            stmt = stmt.where(or_(sort_col > last, and_(sort_col == last, id_col > last_id)))
+        # A row-value comparison, which an index on (sort column, id) serves directly (SQLite has them too).
+        last = tuple_(*_decode(query.cursor, [sort_col, id_col]))
+        key_pair = tuple_(sort_col, id_col)
+        stmt = stmt.where(key_pair < last if desc else key_pair > last)
     order = (sort_col.desc(), id_col.desc()) if desc else (sort_col.asc(), id_col.asc())
     return stmt.order_by(*order).limit(query.limit + 1)
 
