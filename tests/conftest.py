@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core import audit
+from crm_core import hooks
 from crm_core.db import migrate
 from crm_core.db.base import Base
 from crm_core.db.engine import make_engine, make_session_factory
@@ -69,7 +69,7 @@ def engine(migrated: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = make_session_factory(engine)
-    audit.install(factory)
+    hooks.install(factory)
     return factory
 
 

@@ -4,7 +4,7 @@ import logging
 
 from fastapi import FastAPI
 
-from crm_core import audit
+from crm_core import hooks
 from crm_core.api import problems
 from crm_core.api.deps import ApiContext
 from crm_core.api.router import api_router
@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.resolved_secret_key()
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
-    audit.install(factory)
+    hooks.install(factory)
     app = FastAPI(
         title="Mailbox CRM",
         version="0.1.0",

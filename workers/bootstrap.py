@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from crm_core import audit
+from crm_core import hooks
 from crm_core.db import migrate
 from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.db.unit_of_work import UnitOfWork
@@ -24,7 +24,7 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
 def system_uow(settings: Settings) -> Iterator[UnitOfWork]:
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
-    audit.install(factory)
+    hooks.install(factory)
     try:
         with UnitOfWork(factory) as uow:
             yield uow

@@ -1,17 +1,17 @@
 """Request dependencies: the unit of work of the request and the authenticated caller."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core.api.auth import PrincipalCache, authenticate
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.errors import NotAuthenticated
-from crm_core.security import tokens
-from crm_core.security.principal import Principal, load_principal
+from crm_core.security.principal import Principal
 from crm_core.settings import Settings
 
 
@@ -21,6 +21,7 @@ class ApiContext:
 
     settings: Settings
     session_factory: sessionmaker[Session]
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
 
 
 @dataclass
@@ -44,8 +45,7 @@ def caller(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("send an API token as `Authorization: Bearer <token>`")
     with UnitOfWork(ctx.session_factory) as uow:
-        user_id = tokens.user_for(uow.session, credentials.credentials)
-        principal = load_principal(uow.session, user_id)
+        principal = authenticate(uow.session, credentials.credentials, ctx.principals)
         uow.actor_id = principal.user_id
         uow.session.info["actor_id"] = principal.user_id
         yield Caller(uow, principal, ctx)

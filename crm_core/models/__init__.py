@@ -23,6 +23,7 @@ from crm_core.models.security import (
     BusinessUnit,
     RecordShare,
     RolePrivilege,
+    SecurityEpoch,
     SecurityRole,
     Team,
     User,
@@ -32,5 +33,5 @@ __all__ = [
     "Account", "Activity", "ActivityParty", "ActivityType", "Address", "ApiToken", "Appointment",
     "AuditEntry", "BusinessUnit", "CampaignActivity", "CampaignResponse", "Contact", "CustomActivity",
     "Email", "Fax", "Lead", "Letter", "PhoneCall", "RecordShare", "RecurringAppointment", "RolePrivilege",
-    "SecurityRole", "ServiceActivity", "Task", "Team", "User",
+    "SecurityEpoch", "SecurityRole", "ServiceActivity", "Task", "Team", "User",
 ]

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, SmallInteger, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, SmallInteger, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.db.base import Base, RecordMixin
@@ -97,6 +97,16 @@ class RolePrivilege(Base):
     def audit_target(self) -> tuple[str, uuid.UUID, str] | None:
         role_id = self.role_id or (self.role.id if self.role is not None else None)
         return ("security_role", role_id, f"privileges.{self.entity}.{self.privilege}") if role_id else None
+
+
+class SecurityEpoch(Base):
+    """A counter of changes to who may do what (users, teams, units, roles, tokens), bumped in the same
+    transaction as the change. Caches of callers compare against it, so no process serves stale rights."""
+
+    __tablename__ = "security_epoch"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ApiToken(Base):

@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,13 +29,21 @@ def issue(session: Session, user_id: uuid.UUID, name: str, days: int) -> tuple[A
     return row, token
 
 
-def user_for(session: Session, token: str) -> uuid.UUID:
-    """The user a bearer token belongs to, or NotAuthenticated saying why (never which part matched)."""
+def check_form(token: str) -> None:
     if not token.startswith(PREFIX):
         raise NotAuthenticated("the bearer token is not a CRM API token")
+
+
+def check_expiry(expires_on: datetime) -> None:
+    if expires_on <= utcnow():
+        raise NotAuthenticated("the bearer token has expired")
+
+
+def verify(session: Session, token: str) -> ApiToken:
+    """The live token row for a bearer token, or NotAuthenticated saying why (never which part matched)."""
+    check_form(token)
     row = session.execute(select(ApiToken).where(ApiToken.token_hash == digest(token))).scalar_one_or_none()
     if row is None or row.revoked_on is not None:
         raise NotAuthenticated("the bearer token is unknown or revoked")
-    if row.expires_on <= utcnow():
-        raise NotAuthenticated("the bearer token has expired")
-    return row.user_id
+    check_expiry(row.expires_on)
+    return row

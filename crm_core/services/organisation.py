@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.models import BusinessUnit, RolePrivilege, SecurityRole
+from crm_core.security import epoch
 from crm_core.security.default_roles import DEFAULT_ROLES
 from crm_core.services.activity_types import seed_builtin_types
 
@@ -32,5 +33,6 @@ def ensure_organisation(session: Session, name: str = "Organisation") -> Busines
             if (entity, privilege) not in have:
                 role.privileges.append(RolePrivilege(entity=entity, privilege=privilege, depth=int(depth)))
     seed_builtin_types(session)
+    epoch.ensure(session)
     session.flush()
     return root

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from crm_core import audit
+from crm_core import hooks
 from crm_core.db import migrate
 from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.db.types import utcnow
@@ -175,7 +175,7 @@ def test_the_content_is_the_same_on_every_load(
     engine = make_engine(url)
     try:
         factory = make_session_factory(engine)
-        audit.install(factory)
+        hooks.install(factory)
         _load(factory)
         query = select(Contact.full_name, Contact.email_address1, Contact.birth_date).order_by(Contact.email_address1)
         with session_factory() as first, factory() as second:

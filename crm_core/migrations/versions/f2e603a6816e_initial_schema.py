@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 265fc321b5ec
+Revision ID: f2e603a6816e
 Revises: 
-Create Date: 2026-11-23 22:28:46.752853
+Create Date: 2026-11-23 22:44:35.626057
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 import crm_core.db.types
 
-revision: str = '265fc321b5ec'
+revision: str = 'f2e603a6816e'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -86,6 +86,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_record_shares_principal_id'), ['principal_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_shares_record_id'), ['record_id'], unique=False)
 
+    op.create_table('security_epoch',
+    sa.Column('id', sa.SmallInteger(), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_security_epoch'))
+    )
     op.create_table('security_roles',
     sa.Column('name', sa.String(length=160), nullable=False),
     sa.Column('description', sa.String(length=2000), nullable=True),
@@ -680,6 +685,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_security_roles_created_on'))
 
     op.drop_table('security_roles')
+    op.drop_table('security_epoch')
     with op.batch_alter_table('record_shares', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_record_shares_record_id'))
         batch_op.drop_index(batch_op.f('ix_record_shares_principal_id'))
