@@ -2,6 +2,7 @@
 states. Security, audit, "regarding" links and the timeline look entities up here; later modules register
 theirs (opportunity, case...) the same way."""
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ _REGISTRY: dict[str, EntitySpec] = {}
 
 def register(spec: EntitySpec) -> EntitySpec:
     _REGISTRY[spec.name] = spec
+    _entity_of_class.cache_clear()
     return spec
 
 
@@ -60,10 +62,16 @@ def regarding_entity(name: str) -> EntitySpec:
 
 
 def entity_of(record: Any) -> EntitySpec:
+    return _entity_of_class(type(record))
+
+
+@functools.cache
+def _entity_of_class(cls: type) -> EntitySpec:
+    # Called for every record rendered or audited; the registry is fixed once modules are imported.
     for spec in _REGISTRY.values():
-        if isinstance(record, spec.model):
+        if issubclass(cls, spec.model):
             return spec
-    raise LookupError(type(record).__name__)
+    raise LookupError(cls.__name__)
 
 
 def _register_core() -> None:

@@ -5,20 +5,15 @@ import inspect
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel
-from sqlalchemy import select
+from pydantic import BaseModel, TypeAdapter
 
-from crm_core.api.deps import CallerDep
+from crm_core.api.deps import BearerDep, Caller, ContextDep, respond
 from crm_core.api.schemas.common import AssignIn, AuditOut, Page, SetStateIn, ShareIn, ShareOut
 from crm_core.entities import entity
-from crm_core.models import AuditEntry
-from crm_core.security.privileges import Privilege
-from crm_core.services import listing
+from crm_core.services import audit_trail, listing
 from crm_core.services.records import OwnerRef, RecordService
 
 
@@ -93,14 +88,11 @@ def filter_dependency(fields: list[FilterField]) -> Callable[..., list[listing.F
             ))
             meaning[py_name] = (f.column or f.name, op)
 
-    def dependency(**kwargs: Any) -> list[listing.Filter]:
+    async def dependency(**kwargs: Any) -> list[listing.Filter]:  # async: no I/O, so no thread hop
         return [listing.Filter(meaning[k][0], meaning[k][1], v) for k, v in kwargs.items() if v is not None]
 
     dependency.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return dependency
-
-
-_FILTER_TYPES = (str, int, bool, uuid.UUID, date, datetime, Decimal)
 
 
 def build_router(res: Resource) -> APIRouter:
@@ -109,82 +101,97 @@ def build_router(res: Resource) -> APIRouter:
     router = APIRouter(prefix=f"/{coll}", tags=[res.tag or coll])
     Filters = Annotated[list[listing.Filter], Depends(filter_dependency(res.filters))]
     Out, Create, Update = res.out, res.create, res.update
+    one, page_of = TypeAdapter(Out), TypeAdapter(Page[Out])  # type: ignore[valid-type]
     sortable = sorted(res.service.sortable)
 
+    def service(caller: Caller) -> RecordService[Any]:
+        return res.service(caller.uow, caller.principal)
+
     @router.get("", response_model=Page[Out], summary=f"List {coll}")  # type: ignore[valid-type]
-    def list_records(
-        caller: CallerDep,
+    async def list_records(
+        ctx: ContextDep,
+        credentials: BearerDep,
         filters: Filters,
         sort: Annotated[str, Query(description=f"One of {', '.join(sortable)}; prefix - for descending.")]
         = "-created_on",
         cursor: Annotated[str | None, Query(description="From next_cursor of the previous page.")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> Any:
-        svc = res.service(caller.uow, caller.principal)
-        page = svc.list(listing.ListQuery(filters=filters, sort=sort, cursor=cursor, limit=limit))
-        return {"items": [res.render(r) for r in page.items], "next_cursor": page.next_cursor}
+    ) -> Response:
+        def work(caller: Caller) -> Any:
+            page = service(caller).list(listing.ListQuery(filters=filters, sort=sort, cursor=cursor, limit=limit))
+            return {"items": [res.render(r) for r in page.items], "next_cursor": page.next_cursor}
+
+        return await respond(ctx, credentials, work, page_of)
 
     @router.post("", response_model=Out, status_code=status.HTTP_201_CREATED, summary=f"Create a {spec.name}")
-    def create_record(caller: CallerDep, body: Create) -> Any:  # type: ignore[valid-type]
+    async def create_record(ctx: ContextDep, credentials: BearerDep, body: Create) -> Response:  # type: ignore[valid-type]
         values = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         owner_type, owner_id = values.pop("owner_type", "user"), values.pop("owner_id", None)
         owner = OwnerRef(owner_type, owner_id) if owner_id else None
-        record = res.service(caller.uow, caller.principal).create(values, owner)
-        return res.render(record)
+        return await respond(ctx, credentials, lambda c: res.render(service(c).create(values, owner)), one,
+                             status.HTTP_201_CREATED)
 
     @router.get("/{record_id}", response_model=Out, summary=f"Read a {spec.name}")
-    def read_record(caller: CallerDep, record_id: uuid.UUID) -> Any:
-        return res.render(res.service(caller.uow, caller.principal).get(record_id))
+    async def read_record(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID) -> Response:
+        return await respond(ctx, credentials, lambda c: res.render(service(c).get(record_id)), one)
 
     @router.patch("/{record_id}", response_model=Out, summary=f"Update a {spec.name}")
-    def update_record(caller: CallerDep, record_id: uuid.UUID, body: Update) -> Any:  # type: ignore[valid-type]
+    async def update_record(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID,
+                            body: Update) -> Response:  # type: ignore[valid-type]
         values = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
-        return res.render(res.service(caller.uow, caller.principal).update(record_id, values))
+        return await respond(ctx, credentials, lambda c: res.render(service(c).update(record_id, values)), one)
 
     @router.delete("/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {spec.name}",
                    include_in_schema=res.deletable)
-    def delete_record(caller: CallerDep, record_id: uuid.UUID) -> Response:
-        res.service(caller.uow, caller.principal).delete(record_id)
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    async def delete_record(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID) -> Response:
+        return await respond(ctx, credentials, lambda c: service(c).delete(record_id), None,
+                             status.HTTP_204_NO_CONTENT)
 
     if spec.ownership == "user":
         @router.post("/{record_id}/assign", response_model=Out, summary=f"Give a {spec.name} to another owner")
-        def assign_record(caller: CallerDep, record_id: uuid.UUID, body: AssignIn) -> Any:
-            svc = res.service(caller.uow, caller.principal)
-            return res.render(svc.assign(record_id, OwnerRef(body.owner_type, body.owner_id)))
+        async def assign_record(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID,
+                                body: AssignIn) -> Response:
+            owner = OwnerRef(body.owner_type, body.owner_id)
+            return await respond(ctx, credentials, lambda c: res.render(service(c).assign(record_id, owner)), one)
 
         @router.post("/{record_id}/share", response_model=ShareOut, summary=f"Share a {spec.name}")
-        def share_record(caller: CallerDep, record_id: uuid.UUID, body: ShareIn) -> Any:
-            svc = res.service(caller.uow, caller.principal)
-            rights = svc.share(record_id, body.principal_type, body.principal_id, body.rights)
-            return ShareOut(principal_type=body.principal_type, principal_id=body.principal_id, rights=rights)
+        async def share_record(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID,
+                               body: ShareIn) -> Response:
+            def work(caller: Caller) -> ShareOut:
+                rights = service(caller).share(record_id, body.principal_type, body.principal_id, body.rights)
+                return ShareOut(principal_type=body.principal_type, principal_id=body.principal_id, rights=rights)
+
+            return await respond(ctx, credentials, work, TypeAdapter(ShareOut))
 
     if spec.states is not None:
         @router.post("/{record_id}/set-state", response_model=Out, summary=f"Set the state of a {spec.name}")
-        def set_state(caller: CallerDep, record_id: uuid.UUID, body: SetStateIn) -> Any:
-            svc = res.service(caller.uow, caller.principal)
-            return res.render(svc.set_state(record_id, body.statecode, body.statuscode))
+        async def set_state(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID,
+                            body: SetStateIn) -> Response:
+            def work(caller: Caller) -> Any:
+                return res.render(service(caller).set_state(record_id, body.statecode, body.statuscode))
+
+            return await respond(ctx, credentials, work, one)
 
     for verb in res.verbs:
-        _add_verb(router, res, verb)
+        _add_verb(router, res, verb, one)
 
     @router.get("/{record_id}/audit", response_model=list[AuditOut], summary=f"Audit trail of a {spec.name}")
-    def audit_trail(caller: CallerDep, record_id: uuid.UUID) -> Any:
-        res.service(caller.uow, caller.principal).get(record_id)  # 404 unless readable
-        caller.principal.require("audit", Privilege.READ)
-        rows = caller.uow.session.scalars(
-            select(AuditEntry).where(AuditEntry.entity == spec.name, AuditEntry.record_id == record_id)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id)
-        )
-        return list(rows)
+    async def audit(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID) -> Response:
+        return await respond(ctx, credentials, lambda c: audit_trail.trail(service(c), record_id), _AUDIT)
 
     return router
 
 
-def _add_verb(router: APIRouter, res: Resource, verb: Verb) -> None:
-    def run(caller: CallerDep, record_id: uuid.UUID) -> Any:
-        svc = res.service(caller.uow, caller.principal)
-        return res.render(svc.set_state(record_id, verb.statecode, verb.statuscode, action=verb.name))
+_AUDIT = TypeAdapter(list[AuditOut])
+
+
+def _add_verb(router: APIRouter, res: Resource, verb: Verb, one: TypeAdapter[Any]) -> None:
+    async def run(ctx: ContextDep, credentials: BearerDep, record_id: uuid.UUID) -> Response:
+        def work(caller: Caller) -> Any:
+            svc = res.service(caller.uow, caller.principal)
+            return res.render(svc.set_state(record_id, verb.statecode, verb.statuscode, action=verb.name))
+
+        return await respond(ctx, credentials, work, one)
 
     router.add_api_route(f"/{{record_id}}/{verb.name}", run, methods=["POST"], response_model=res.out,
                          summary=verb.summary, name=f"{res.entity}_{verb.name}")
