@@ -16,7 +16,7 @@ from crm_core.db import migrate
 from crm_core.db.base import Base
 from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.settings import Settings
-from tests.org import OrgBuilder
+from tests.org import OrgBuilder, TestUser
 from tests.servers import missing
 
 BACKEND = os.environ.get("CRM_TEST_DATABASE", "sqlite")
@@ -110,3 +110,9 @@ def client(settings: Settings, clean_db: Engine):
 def org(session_factory: sessionmaker[Session], clean_db: Engine) -> OrgBuilder:
     """An organisation with its root unit and default roles; builds units, users, teams and tokens."""
     return OrgBuilder(session_factory)
+
+
+@pytest.fixture
+def admin(org: OrgBuilder) -> TestUser:
+    """A System Administrator of the test organisation."""
+    return org.admin()

@@ -33,6 +33,13 @@ class _WithAddresses:
 
     parent_column: ClassVar[str]
 
+    def apply(self, record: Any, values: dict[str, Any], creating: bool) -> None:
+        values = dict(values)
+        addresses = values.pop("addresses", None)
+        super().apply(record, values, creating)  # type: ignore[misc]  (the RecordService after us in the MRO)
+        if addresses is not None:
+            self.set_addresses(record, addresses)
+
     def set_addresses(self, record: Any, addresses: list[dict[str, Any]]) -> None:
         record.addresses.clear()
         for number, data in enumerate(addresses, start=1):
@@ -50,13 +57,6 @@ class AccountService(_WithAddresses, RecordService[Account]):
     links: ClassVar[dict[str, str]] = {"parent_account_id": "account", "primary_contact_id": "contact"}
     sortable: ClassVar[set[str]] = {"created_on", "modified_on", "name"}
     parent_column = "account_id"
-
-    def apply(self, record: Account, values: dict[str, Any], creating: bool) -> None:
-        values = dict(values)
-        addresses = values.pop("addresses", None)
-        super().apply(record, values, creating)
-        if addresses is not None:
-            self.set_addresses(record, addresses)
 
     def validate(self, record: Account, values: dict[str, Any], creating: bool) -> None:
         if not (record.name or "").strip():
@@ -94,13 +94,6 @@ class ContactService(_WithAddresses, RecordService[Contact]):
     links: ClassVar[dict[str, str]] = {"parent_account_id": "account"}
     sortable: ClassVar[set[str]] = {"created_on", "modified_on", "full_name", "last_name"}
     parent_column = "contact_id"
-
-    def apply(self, record: Contact, values: dict[str, Any], creating: bool) -> None:
-        values = dict(values)
-        addresses = values.pop("addresses", None)
-        super().apply(record, values, creating)
-        if addresses is not None:
-            self.set_addresses(record, addresses)
 
     def validate(self, record: Contact, values: dict[str, Any], creating: bool) -> None:
         if not (record.last_name or "").strip():

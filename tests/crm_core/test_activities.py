@@ -3,35 +3,19 @@ the regarding record, occurred_on, lists, access and the audit trail."""
 
 import pytest
 
+from tests.api import created, problem
 from tests.org import OrgBuilder, TestUser
 
 A = "/api/v1/activities"
 
 
-@pytest.fixture
-def admin(org: OrgBuilder) -> TestUser:
-    return org.admin()
-
-
-def _post(client, user: TestUser, collection: str, body: dict) -> dict:
-    r = client.post(f"/api/v1/{collection}", json=body, headers=user.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def _activity(client, user: TestUser, **body) -> dict:
     body.setdefault("activity_type", "phone_call")
     body.setdefault("subject", "Call about the renewal")
-    return _post(client, user, "activities", body)
+    return created(client, user, "activities", body)
 
-
-def _problem(r, status: int, field: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
 
 
 # --- types and their fields --------------------------------------------------------------------------
@@ -86,55 +70,55 @@ def test_type_specific_values_are_checked(client, admin: TestUser) -> None:
     # channel 7 (Email) exists for campaign activities but not for campaign responses.
     r = client.post(A, json={"activity_type": "campaign_response", "subject": "x", "channel_type_code": 7},
                     headers=admin.headers)
-    _problem(r, 422, "channel_type_code")
+    problem(r, 422, "channel_type_code")
     r = client.post(A, json={"activity_type": "task", "subject": "x", "percent_complete": 101},
                     headers=admin.headers)
-    _problem(r, 422, "percent_complete")
+    problem(r, 422, "percent_complete")
     r = client.post(A, json={"activity_type": "appointment", "subject": "x", "is_all_day": None},
                     headers=admin.headers)
-    _problem(r, 422, "is_all_day")
+    problem(r, 422, "is_all_day")
 
 
 def test_fields_of_another_type_are_refused_by_name(client, admin: TestUser) -> None:
     r = client.post(A, json={"activity_type": "task", "subject": "x", "phone_number": "123"}, headers=admin.headers)
-    body = _problem(r, 422, "phone_number")
+    body = problem(r, 422, "phone_number")
     assert "phone_call" in body["detail"]
     r = client.post(A, json={"activity_type": "phone_call", "subject": "x", "custom_fields": {"a": 1}},
                     headers=admin.headers)
-    _problem(r, 422, "custom_fields")
-    _problem(client.post(A, json={"activity_type": "task", "subject": "x", "colour": "red"},
+    problem(r, 422, "custom_fields")
+    problem(client.post(A, json={"activity_type": "task", "subject": "x", "colour": "red"},
                          headers=admin.headers), 422, "colour")
     task = _activity(client, admin, activity_type="task")
-    _problem(client.patch(f"{A}/{task['id']}", json={"location": "Room 2"}, headers=admin.headers), 422, "location")
-    _problem(client.patch(f"{A}/{task['id']}", json={"activity_type": "email"}, headers=admin.headers),
+    problem(client.patch(f"{A}/{task['id']}", json={"location": "Room 2"}, headers=admin.headers), 422, "location")
+    problem(client.patch(f"{A}/{task['id']}", json={"activity_type": "email"}, headers=admin.headers),
              422, "activity_type")
 
 
 def test_type_and_subject_are_required(client, admin: TestUser) -> None:
-    _problem(client.post(A, json={"subject": "x"}, headers=admin.headers), 422, "activity_type")
-    body = _problem(client.post(A, json={"activity_type": "meeting", "subject": "x"}, headers=admin.headers),
+    problem(client.post(A, json={"subject": "x"}, headers=admin.headers), 422, "activity_type")
+    body = problem(client.post(A, json={"activity_type": "meeting", "subject": "x"}, headers=admin.headers),
                     422, "activity_type")
     assert "phone_call" in body["detail"]
-    _problem(client.post(A, json={"activity_type": "phone_call"}, headers=admin.headers), 422, "subject")
-    _problem(client.post(A, json={"activity_type": "task", "subject": "   "}, headers=admin.headers), 422, "subject")
+    problem(client.post(A, json={"activity_type": "phone_call"}, headers=admin.headers), 422, "subject")
+    problem(client.post(A, json={"activity_type": "task", "subject": "   "}, headers=admin.headers), 422, "subject")
     # An email may have no subject, as mail does.
-    assert _post(client, admin, "activities", {"activity_type": "email"})["subject"] == ""
+    assert created(client, admin, "activities", {"activity_type": "email"})["subject"] == ""
 
 
 def test_times_must_be_ordered_and_aware(client, admin: TestUser) -> None:
     r = client.post(A, json={"activity_type": "appointment", "subject": "x", "scheduled_start": "2024-05-02T10:00:00Z",
                              "scheduled_end": "2024-05-02T09:00:00Z"}, headers=admin.headers)
-    _problem(r, 422, "scheduled_end")
+    problem(r, 422, "scheduled_end")
     r = client.post(A, json={"activity_type": "appointment", "subject": "x", "scheduled_start": "2024-05-02T10:00:00"},
                     headers=admin.headers)
-    _problem(r, 422, "scheduled_start")
-    _problem(client.get(A, params={"occurred_on__gte": "2024-05-02T10:00:00"}, headers=admin.headers), 422)
+    problem(r, 422, "scheduled_start")
+    problem(client.get(A, params={"occurred_on__gte": "2024-05-02T10:00:00"}, headers=admin.headers), 422)
 
 
 def test_duplicate_message_id_is_refused(client, admin: TestUser) -> None:
     _activity(client, admin, activity_type="email", message_id="<same@example.com>")
     r = client.post(A, json={"activity_type": "email", "message_id": "<same@example.com>"}, headers=admin.headers)
-    _problem(r, 409)
+    problem(r, 409)
 
 
 # --- states ------------------------------------------------------------------------------------------
@@ -147,14 +131,14 @@ def test_phone_call_completes_as_received_and_is_read_only_until_reopened(client
     done = r.json()
     assert (done["statecode"], done["statuscode"], done["state"], done["status"]) == (1, 4, "Completed", "Received")
     assert done["actual_end"] is not None and done["occurred_on"] == done["actual_end"]
-    body = _problem(client.patch(url, json={"subject": "Changed"}, headers=admin.headers), 409)
+    body = problem(client.patch(url, json={"subject": "Changed"}, headers=admin.headers), 409)
     assert "reopen" in body["detail"]
-    _problem(client.patch(url, json={"parties": []}, headers=admin.headers), 409)
-    _problem(client.post(f"{url}/complete", json={"statuscode": 4}, headers=admin.headers), 409)
-    _problem(client.post(f"{url}/cancel", headers=admin.headers), 409)  # reopen first
+    problem(client.patch(url, json={"parties": []}, headers=admin.headers), 409)
+    problem(client.post(f"{url}/complete", json={"statuscode": 4}, headers=admin.headers), 409)
+    problem(client.post(f"{url}/cancel", headers=admin.headers), 409)  # reopen first
     r = client.post(f"{url}/reopen", headers=admin.headers)
     assert (r.json()["state"], r.json()["status"]) == ("Open", "Open")
-    _problem(client.post(f"{url}/reopen", headers=admin.headers), 409)
+    problem(client.post(f"{url}/reopen", headers=admin.headers), 409)
     assert client.patch(url, json={"subject": "Changed"}, headers=admin.headers).json()["subject"] == "Changed"
     # Made (2) is the default completed status of a phone call.
     assert client.post(f"{url}/complete", headers=admin.headers).json()["status"] == "Made"
@@ -163,7 +147,7 @@ def test_phone_call_completes_as_received_and_is_read_only_until_reopened(client
 def test_status_must_belong_to_the_state_of_the_type(client, admin: TestUser) -> None:
     call = _activity(client, admin)
     # 5 is Completed for a task, not for a phone call.
-    _problem(client.post(f"{A}/{call['id']}/complete", json={"statuscode": 5}, headers=admin.headers), 422,
+    problem(client.post(f"{A}/{call['id']}/complete", json={"statuscode": 5}, headers=admin.headers), 422,
              "statuscode")
     task = _activity(client, admin, activity_type="task")
     assert (task["statuscode"], task["status"]) == (2, "Not Started")
@@ -172,7 +156,7 @@ def test_status_must_belong_to_the_state_of_the_type(client, admin: TestUser) ->
     r = client.post(f"{A}/{task['id']}/complete", headers=admin.headers)
     assert (r.json()["status"], r.json()["percent_complete"]) == ("Completed", 100)
     # Phone calls have no Scheduled state.
-    _problem(client.post(f"{A}/{call['id']}/set-state", json={"statecode": 3}, headers=admin.headers), 422,
+    problem(client.post(f"{A}/{call['id']}/set-state", json={"statecode": 3}, headers=admin.headers), 422,
              "statecode")
 
 
@@ -221,28 +205,28 @@ def test_occurred_on_follows_the_type(client, admin: TestUser) -> None:
 
 # --- regarding ---------------------------------------------------------------------------------------
 def test_regarding_links_to_an_activity_enabled_record_and_clears(client, admin: TestUser) -> None:
-    account = _post(client, admin, "accounts", {"name": "Contoso"})
+    account = created(client, admin, "accounts", {"name": "Contoso"})
     a = _activity(client, admin, regarding_type="account", regarding_id=account["id"])
     assert (a["regarding_type"], a["regarding_id"], a["regarding_name"]) == ("account", account["id"], "Contoso")
     url = f"{A}/{a['id']}"
     r = client.patch(url, json={"regarding_type": None, "regarding_id": None}, headers=admin.headers)
     assert (r.json()["regarding_type"], r.json()["regarding_id"]) == (None, None)
-    _problem(client.patch(url, json={"regarding_type": "user", "regarding_id": str(admin.id)},
+    problem(client.patch(url, json={"regarding_type": "user", "regarding_id": str(admin.id)},
                           headers=admin.headers), 422, "regarding_type")
-    _problem(client.patch(url, json={"regarding_type": "spaceship", "regarding_id": account["id"]},
+    problem(client.patch(url, json={"regarding_type": "spaceship", "regarding_id": account["id"]},
                           headers=admin.headers), 422, "regarding_type")
-    _problem(client.patch(url, json={"regarding_type": "contact", "regarding_id": account["id"]},
+    problem(client.patch(url, json={"regarding_type": "contact", "regarding_id": account["id"]},
                           headers=admin.headers), 422, "regarding_id")
-    _problem(client.patch(url, json={"regarding_type": "account"}, headers=admin.headers), 422, "regarding_id")
+    problem(client.patch(url, json={"regarding_type": "account"}, headers=admin.headers), 422, "regarding_id")
 
 
 def test_regarding_a_record_the_user_cannot_read_is_422(client, org: OrgBuilder) -> None:
     alice = org.user("alice@a.example", ["Salesperson"], org.unit("A"))
     bob = org.user("bob@b.example", ["Salesperson"], org.unit("B"))
-    account = _post(client, alice, "accounts", {"name": "Alice's account"})
+    account = created(client, alice, "accounts", {"name": "Alice's account"})
     r = client.post(A, json={"activity_type": "task", "subject": "Snoop", "regarding_type": "account",
                              "regarding_id": account["id"]}, headers=bob.headers)
-    body = _problem(r, 422, "regarding_id")
+    body = problem(r, 422, "regarding_id")
     assert "Alice" not in body["detail"]
     assert _activity(client, alice, regarding_type="account", regarding_id=account["id"])["regarding_name"] \
         == "Alice's account"
@@ -250,8 +234,8 @@ def test_regarding_a_record_the_user_cannot_read_is_422(client, org: OrgBuilder)
 
 # --- parties -----------------------------------------------------------------------------------------
 def test_email_parties_resolve_records_and_keep_bare_addresses(client, admin: TestUser) -> None:
-    jo = _post(client, admin, "contacts", {"last_name": "Jo", "email_address2": "jo@contoso.com"})
-    lead = _post(client, admin, "leads", {"subject": "Bikes", "last_name": "Lee"})
+    jo = created(client, admin, "contacts", {"last_name": "Jo", "email_address2": "jo@contoso.com"})
+    lead = created(client, admin, "leads", {"subject": "Bikes", "last_name": "Lee"})
     a = _activity(client, admin, activity_type="email", parties=[
         {"role": "sender", "party_type": "user", "party_id": str(admin.id)},
         {"role": "to", "address": " Jo@CONTOSO.com "},
@@ -276,19 +260,19 @@ def test_party_rules_name_the_failing_party(client, admin: TestUser) -> None:
         return client.post(A, json={"activity_type": activity_type, "subject": "x", "parties": parties},
                            headers=admin.headers)
 
-    _problem(post("email", [{"role": "to", "address": "ok@example.com"}, {"role": "cc", "address": "not an address"}]),
+    problem(post("email", [{"role": "to", "address": "ok@example.com"}, {"role": "cc", "address": "not an address"}]),
              422, "parties[1].address")
-    _problem(post("email", [{"role": "required_attendee", "address": "a@example.com"}]), 422, "parties[0].role")
-    _problem(post("appointment", [{"role": "to", "address": "a@example.com"}]), 422, "parties[0].role")
-    _problem(post("phone_call", [{"role": "cc", "address": "a@example.com"}]), 422, "parties[0].role")
-    _problem(post("task", [{"role": "to", "address": "a@example.com"}]), 422, "parties[0].role")
-    _problem(post("email", [{"role": "sender", "address": "a@example.com"},
+    problem(post("email", [{"role": "required_attendee", "address": "a@example.com"}]), 422, "parties[0].role")
+    problem(post("appointment", [{"role": "to", "address": "a@example.com"}]), 422, "parties[0].role")
+    problem(post("phone_call", [{"role": "cc", "address": "a@example.com"}]), 422, "parties[0].role")
+    problem(post("task", [{"role": "to", "address": "a@example.com"}]), 422, "parties[0].role")
+    problem(post("email", [{"role": "sender", "address": "a@example.com"},
                             {"role": "sender", "address": "b@example.com"}]), 422, "parties[1].role")
-    _problem(post("email", [{"role": "to", "party_type": "contact",
+    problem(post("email", [{"role": "to", "party_type": "contact",
                              "party_id": "00000000-0000-0000-0000-000000000001"}]), 422, "parties[0].party_id")
-    _problem(post("email", [{"role": "to", "party_type": "team", "party_id": str(admin.id)}]), 422,
+    problem(post("email", [{"role": "to", "party_type": "team", "party_id": str(admin.id)}]), 422,
              "parties[0].party_type")
-    _problem(post("email", [{"role": "to"}]), 422, "parties[0]")
+    problem(post("email", [{"role": "to"}]), 422, "parties[0]")
     ok = post("appointment", [{"role": "organizer", "party_type": "user", "party_id": str(admin.id)},
                               {"role": "required_attendee", "address": "a@example.com"},
                               {"role": "optional_attendee", "address": "b@example.com"}])
@@ -299,12 +283,13 @@ def test_party_rules_name_the_failing_party(client, admin: TestUser) -> None:
 
 
 def test_address_resolution_prefers_contacts_and_refuses_to_guess(client, admin: TestUser) -> None:
-    contact = _post(client, admin, "contacts", {"last_name": "Both", "email_address1": "both@example.com"})
-    _post(client, admin, "leads", {"subject": "Lead", "last_name": "Both", "email_address1": "both@example.com"})
-    lead = _post(client, admin, "leads", {"subject": "Only lead", "last_name": "L", "email_address1": "l@example.com"})
-    _post(client, admin, "contacts", {"last_name": "Twin1", "email_address1": "twin@example.com"})
-    _post(client, admin, "contacts", {"last_name": "Twin2", "email_address3": "twin@example.com"})
-    _post(client, admin, "accounts", {"name": "Twin Co", "email_address1": "twin@example.com"})
+    contact = created(client, admin, "contacts", {"last_name": "Both", "email_address1": "both@example.com"})
+    created(client, admin, "leads", {"subject": "Lead", "last_name": "Both", "email_address1": "both@example.com"})
+    lead = created(client, admin, "leads",
+                   {"subject": "Only lead", "last_name": "L", "email_address1": "l@example.com"})
+    created(client, admin, "contacts", {"last_name": "Twin1", "email_address1": "twin@example.com"})
+    created(client, admin, "contacts", {"last_name": "Twin2", "email_address3": "twin@example.com"})
+    created(client, admin, "accounts", {"name": "Twin Co", "email_address1": "twin@example.com"})
     a = _activity(client, admin, activity_type="email", parties=[
         {"role": "to", "address": "both@example.com"}, {"role": "to", "address": "l@example.com"},
         {"role": "to", "address": "twin@example.com"}, {"role": "to", "address": admin.email}])
@@ -318,10 +303,10 @@ def test_address_resolution_prefers_contacts_and_refuses_to_guess(client, admin:
 def test_parties_need_records_the_caller_can_read(client, org: OrgBuilder) -> None:
     alice = org.user("alice@a.example", ["Salesperson"], org.unit("A"))
     bob = org.user("bob@b.example", ["Salesperson"], org.unit("B"))
-    secret = _post(client, alice, "contacts", {"last_name": "Secret", "email_address1": "secret@example.com"})
+    secret = created(client, alice, "contacts", {"last_name": "Secret", "email_address1": "secret@example.com"})
     r = client.post(A, json={"activity_type": "email", "parties": [
         {"role": "to", "party_type": "contact", "party_id": secret["id"]}]}, headers=bob.headers)
-    _problem(r, 422, "parties[0].party_id")
+    problem(r, 422, "parties[0].party_id")
     # By address it stays a bare address: Bob must not learn that Alice has such a contact.
     a = _activity(client, bob, activity_type="email", parties=[{"role": "to", "address": "secret@example.com"}])
     assert (a["parties"][0]["party_type"], a["parties"][0]["party_id"]) == (None, None)
@@ -342,7 +327,7 @@ def test_parties_need_records_the_caller_can_read(client, org: OrgBuilder) -> No
 # --- lists, access, audit ----------------------------------------------------------------------------
 def test_list_filters(client, admin: TestUser, org: OrgBuilder) -> None:
     other = org.user("other@example.com", ["Sales Manager"])
-    account = _post(client, admin, "accounts", {"name": "Contoso"})
+    account = created(client, admin, "accounts", {"name": "Contoso"})
     call = _activity(client, admin, regarding_type="account", regarding_id=account["id"])
     task = _activity(client, admin, activity_type="task", scheduled_start="2024-05-01T09:00:00Z")
     meeting = _activity(client, other, activity_type="appointment", scheduled_start="2024-06-01T09:00:00Z")

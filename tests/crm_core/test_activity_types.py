@@ -3,6 +3,7 @@ custom fields their activities carry."""
 
 import pytest
 
+from tests.api import problem
 from tests.org import OrgBuilder, TestUser
 
 T = "/api/v1/activity-types"
@@ -15,10 +16,6 @@ VISIT = {"code": "site_visit", "display_name": "Site Visit", "fields": [
 ]}
 
 
-@pytest.fixture
-def admin(org: OrgBuilder) -> TestUser:
-    return org.admin()
-
 
 @pytest.fixture
 def visit(client, admin: TestUser) -> dict:
@@ -26,14 +23,6 @@ def visit(client, admin: TestUser) -> dict:
     assert r.status_code == 201, r.text
     return r.json()
 
-
-def _problem(r, status: int, field: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
 
 
 def test_everyone_lists_the_built_in_types_and_only_admins_define_new_ones(client, org: OrgBuilder) -> None:
@@ -45,35 +34,35 @@ def test_everyone_lists_the_built_in_types_and_only_admins_define_new_ones(clien
     assert {t["code"]: t["display_name"] for t in listed}["phone_call"] == "Phone Call"
     # Listing again adds nothing (the built-ins are seeded once).
     assert len(client.get(T, params={"limit": 100}, headers=admin.headers).json()["items"]) == len(BUILTIN)
-    _problem(client.post(T, json=VISIT, headers=rep.headers), 403)
+    problem(client.post(T, json=VISIT, headers=rep.headers), 403)
     r = client.post(T, json=VISIT, headers=admin.headers)
     assert r.status_code == 201, r.text
     assert r.json()["is_custom"] is True
     assert r.json()["fields"][0] == {"name": "outcome", "type": "string", "required": True}
     custom = client.get(T, params={"is_custom": True}, headers=rep.headers).json()["items"]
     assert [t["code"] for t in custom] == ["site_visit"]
-    _problem(client.patch(f"{T}/{r.json()['id']}", json={"display_name": "Visit"}, headers=rep.headers), 403)
-    _problem(client.delete(f"{T}/{r.json()['id']}", headers=rep.headers), 403)
+    problem(client.patch(f"{T}/{r.json()['id']}", json={"display_name": "Visit"}, headers=rep.headers), 403)
+    problem(client.delete(f"{T}/{r.json()['id']}", headers=rep.headers), 403)
 
 
 def test_built_in_types_cannot_be_changed_or_deleted(client, admin: TestUser) -> None:
     listed = client.get(T, params={"code": "email"}, headers=admin.headers).json()["items"]
     email = listed[0]
-    _problem(client.patch(f"{T}/{email['id']}", json={"display_name": "E-mail"}, headers=admin.headers), 409)
-    _problem(client.delete(f"{T}/{email['id']}", headers=admin.headers), 409)
+    problem(client.patch(f"{T}/{email['id']}", json={"display_name": "E-mail"}, headers=admin.headers), 409)
+    problem(client.delete(f"{T}/{email['id']}", headers=admin.headers), 409)
     assert client.get(f"{T}/{email['id']}", headers=admin.headers).json()["display_name"] == "Email"
 
 
 def test_type_definitions_are_checked(client, admin: TestUser, visit: dict) -> None:
-    _problem(client.post(T, json={"code": "email", "display_name": "Mail"}, headers=admin.headers), 422, "code")
-    _problem(client.post(T, json={"code": "Site Visit!", "display_name": "x"}, headers=admin.headers), 422, "code")
-    _problem(client.post(T, json={**VISIT, "display_name": "Again"}, headers=admin.headers), 409)
-    _problem(client.post(T, json={"code": "demo", "display_name": "Demo",
+    problem(client.post(T, json={"code": "email", "display_name": "Mail"}, headers=admin.headers), 422, "code")
+    problem(client.post(T, json={"code": "Site Visit!", "display_name": "x"}, headers=admin.headers), 422, "code")
+    problem(client.post(T, json={**VISIT, "display_name": "Again"}, headers=admin.headers), 409)
+    problem(client.post(T, json={"code": "demo", "display_name": "Demo",
                                   "fields": [{"name": "x", "type": "colour"}]}, headers=admin.headers), 422)
-    body = _problem(client.post(T, json={"code": "demo", "display_name": "Demo", "fields": [
+    body = problem(client.post(T, json={"code": "demo", "display_name": "Demo", "fields": [
         {"name": "x", "type": "string"}, {"name": "x", "type": "integer"}]}, headers=admin.headers), 422)
     assert body["errors"][0]["field"] == "fields[1].name"
-    _problem(client.patch(f"{T}/{visit['id']}", json={"code": "visit"}, headers=admin.headers), 422, "code")
+    problem(client.patch(f"{T}/{visit['id']}", json={"code": "visit"}, headers=admin.headers), 422, "code")
     r = client.patch(f"{T}/{visit['id']}", json={"display_name": "Customer Visit"}, headers=admin.headers)
     assert r.json()["display_name"] == "Customer Visit"
 
@@ -85,16 +74,16 @@ def test_custom_activities_carry_validated_custom_fields(client, admin: TestUser
             body["custom_fields"] = custom
         return client.post(A, json=body, headers=admin.headers)
 
-    _problem(post({"outcome": "ok", "weather": "sunny"}), 422, "custom_fields.weather")
-    _problem(post({"outcome": 42}), 422, "custom_fields.outcome")
-    _problem(post({"outcome": "ok", "visitors": "three"}), 422, "custom_fields.visitors")
-    _problem(post({"outcome": "ok", "visitors": True}), 422, "custom_fields.visitors")
-    _problem(post({"outcome": "ok", "signed": "yes"}), 422, "custom_fields.signed")
-    _problem(post({"outcome": "ok", "km": "far"}), 422, "custom_fields.km")
-    _problem(post({"outcome": "ok", "next_on": "next week"}), 422, "custom_fields.next_on")
-    _problem(post({"km": 3}), 422, "custom_fields.outcome")
-    _problem(post(None), 422, "custom_fields.outcome")
-    _problem(post({"outcome": "ok"}, phone_number="123"), 422, "phone_number")
+    problem(post({"outcome": "ok", "weather": "sunny"}), 422, "custom_fields.weather")
+    problem(post({"outcome": 42}), 422, "custom_fields.outcome")
+    problem(post({"outcome": "ok", "visitors": "three"}), 422, "custom_fields.visitors")
+    problem(post({"outcome": "ok", "visitors": True}), 422, "custom_fields.visitors")
+    problem(post({"outcome": "ok", "signed": "yes"}), 422, "custom_fields.signed")
+    problem(post({"outcome": "ok", "km": "far"}), 422, "custom_fields.km")
+    problem(post({"outcome": "ok", "next_on": "next week"}), 422, "custom_fields.next_on")
+    problem(post({"km": 3}), 422, "custom_fields.outcome")
+    problem(post(None), 422, "custom_fields.outcome")
+    problem(post({"outcome": "ok"}, phone_number="123"), 422, "phone_number")
 
     r = post({"outcome": "Signed", "km": 12.5, "visitors": 3, "signed": True, "next_on": "2024-09-01"})
     assert r.status_code == 201, r.text
@@ -108,7 +97,7 @@ def test_custom_activities_carry_validated_custom_fields(client, admin: TestUser
     # A change merges into the stored fields; null removes an optional one, never a required one.
     r = client.patch(url, json={"custom_fields": {"visitors": 4, "km": None}}, headers=admin.headers)
     assert r.json()["custom_fields"] == {"outcome": "Signed", "visitors": 4, "signed": True, "next_on": "2024-09-01"}
-    _problem(client.patch(url, json={"custom_fields": {"outcome": None}}, headers=admin.headers), 422,
+    problem(client.patch(url, json={"custom_fields": {"outcome": None}}, headers=admin.headers), 422,
              "custom_fields.outcome")
     done = client.post(f"{url}/complete", headers=admin.headers).json()
     assert (done["state"], done["status"]) == ("Completed", "Completed")
@@ -120,11 +109,11 @@ def test_a_type_in_use_cannot_be_deleted(client, admin: TestUser, visit: dict) -
     r = client.post(A, json={"activity_type": "site_visit", "subject": "Visit", "custom_fields": {"outcome": "ok"}},
                     headers=admin.headers)
     assert r.status_code == 201, r.text
-    body = _problem(client.delete(f"{T}/{visit['id']}", headers=admin.headers), 409)
+    body = problem(client.delete(f"{T}/{visit['id']}", headers=admin.headers), 409)
     assert "1 activities" in body["detail"]
     assert client.delete(f"{A}/{r.json()['id']}", headers=admin.headers).status_code == 204
     assert client.delete(f"{T}/{visit['id']}", headers=admin.headers).status_code == 204
-    _problem(client.post(A, json={"activity_type": "site_visit", "subject": "Visit"}, headers=admin.headers), 422,
+    problem(client.post(A, json={"activity_type": "site_visit", "subject": "Visit"}, headers=admin.headers), 422,
              "activity_type")
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from crm_core.models import Activity, Task
+from tests.api import problem
 from tests.org import OrgBuilder
 
 API = "/api/v1"
@@ -14,12 +15,6 @@ API = "/api/v1"
 def _ok(r, status: int = 200) -> dict:
     assert r.status_code == status, r.text
     return r.json() if r.content else {}
-
-
-def _problem(r, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    return r.json()
 
 
 def _fields(problem: dict) -> list[str]:
@@ -42,19 +37,19 @@ def test_business_unit_tree_has_one_root_and_no_cycles(client, org: OrgBuilder) 
     children = _ok(client.get(f"{API}/business-units", params={"parent_id": sales["id"]}, headers=admin.headers))
     assert [u["name"] for u in children["items"]] == ["Sales East"]
 
-    p = _problem(client.patch(f"{API}/business-units/{sales['id']}", json={"parent_id": east["id"]},
+    p = problem(client.patch(f"{API}/business-units/{sales['id']}", json={"parent_id": east["id"]},
                               headers=admin.headers), 422)
     assert _fields(p) == ["parent_id"]
-    p = _problem(client.patch(f"{API}/business-units/{sales['id']}", json={"parent_id": sales["id"]},
+    p = problem(client.patch(f"{API}/business-units/{sales['id']}", json={"parent_id": sales["id"]},
                               headers=admin.headers), 422)
     assert _fields(p) == ["parent_id"]
-    p = _problem(client.patch(f"{API}/business-units/{org.root_id}", json={"parent_id": sales["id"]},
+    p = problem(client.patch(f"{API}/business-units/{org.root_id}", json={"parent_id": sales["id"]},
                               headers=admin.headers), 422)
     assert _fields(p) == ["parent_id"]
-    p = _problem(client.patch(f"{API}/business-units/{east['id']}", json={"parent_id": None},
+    p = problem(client.patch(f"{API}/business-units/{east['id']}", json={"parent_id": None},
                               headers=admin.headers), 422)  # a second root
     assert _fields(p) == ["parent_id"]
-    _problem(client.post(f"{API}/business-units", json={"name": "Sales"}, headers=admin.headers), 409)
+    problem(client.post(f"{API}/business-units", json={"name": "Sales"}, headers=admin.headers), 409)
 
     moved = _ok(client.patch(f"{API}/business-units/{east['id']}", json={"parent_id": str(org.root_id)},
                              headers=admin.headers))
@@ -72,17 +67,17 @@ def test_business_unit_is_deleted_only_when_empty(client, org: OrgBuilder) -> No
     team = org.team("Doomed Team", unit, [])
     _ok(client.post(f"{API}/accounts", json={"name": "Contoso"}, headers=seller.headers), 201)
 
-    p = _problem(client.delete(f"{API}/business-units/{unit}", headers=admin.headers), 409)
+    p = problem(client.delete(f"{API}/business-units/{unit}", headers=admin.headers), 409)
     assert p["remaining"] == {"child business units": 1, "users": 1, "teams": 1, "accounts": 1}
     assert "users (1)" in p["detail"] and "accounts (1)" in p["detail"]
-    _problem(client.delete(f"{API}/business-units/{org.root_id}", headers=admin.headers), 409)
+    problem(client.delete(f"{API}/business-units/{org.root_id}", headers=admin.headers), 409)
 
     # Moving the user takes his account with him; then the team and the child unit go.
     _ok(client.patch(f"{API}/users/{seller.id}", json={"business_unit_id": str(org.root_id)}, headers=admin.headers))
     _ok(client.delete(f"{API}/teams/{team}", headers=admin.headers), 204)
     _ok(client.delete(f"{API}/business-units/{child}", headers=admin.headers), 204)
     _ok(client.delete(f"{API}/business-units/{unit}", headers=admin.headers), 204)
-    _problem(client.get(f"{API}/business-units/{unit}", headers=admin.headers), 404)
+    problem(client.get(f"{API}/business-units/{unit}", headers=admin.headers), 404)
 
 
 def test_disabled_business_unit_locks_out_its_users_and_those_below(client, org: OrgBuilder) -> None:
@@ -94,10 +89,10 @@ def test_disabled_business_unit_locks_out_its_users_and_those_below(client, org:
     assert client.get(f"{API}/me", headers=clerk.headers).status_code == 200
 
     assert _ok(client.post(f"{API}/business-units/{unit}/disable", headers=admin.headers))["is_disabled"] is True
-    p = _problem(client.get(f"{API}/me", headers=clerk.headers), 401)
+    p = problem(client.get(f"{API}/me", headers=clerk.headers), 401)
     assert "business unit" in p["detail"]
-    _problem(client.get(f"{API}/accounts", headers=office.headers), 401)
-    _problem(client.post(f"{API}/business-units/{unit}/disable", headers=admin.headers), 409)
+    problem(client.get(f"{API}/accounts", headers=office.headers), 401)
+    problem(client.post(f"{API}/business-units/{unit}/disable", headers=admin.headers), 409)
 
     _ok(client.post(f"{API}/business-units/{unit}/enable", headers=admin.headers))
     assert client.get(f"{API}/me", headers=clerk.headers).status_code == 200
@@ -107,8 +102,8 @@ def test_disabled_business_unit_locks_out_its_users_and_those_below(client, org:
 def test_root_and_own_unit_cannot_be_disabled(client, org: OrgBuilder) -> None:
     unit = org.unit("Head Office")
     admin = org.user("boss@example.com", ["System Administrator"], unit)
-    _problem(client.post(f"{API}/business-units/{org.root_id}/disable", headers=admin.headers), 409)
-    p = _problem(client.post(f"{API}/business-units/{unit}/disable", headers=admin.headers), 409)
+    problem(client.post(f"{API}/business-units/{org.root_id}/disable", headers=admin.headers), 409)
+    p = problem(client.post(f"{API}/business-units/{unit}/disable", headers=admin.headers), 409)
     assert "lock you out" in p["detail"]
 
 
@@ -116,11 +111,11 @@ def test_non_admin_reads_the_directory_but_cannot_change_it(client, org: OrgBuil
     seller = org.user("seller@example.com", ["Salesperson"])
     assert _ok(client.get(f"{API}/business-units", headers=seller.headers))["items"]
     assert _ok(client.get(f"{API}/users", headers=seller.headers))["items"]
-    _problem(client.post(f"{API}/business-units", json={"name": "Mine"}, headers=seller.headers), 403)
-    _problem(client.post(f"{API}/users", json={"email": "x@example.com", "full_name": "X"},
+    problem(client.post(f"{API}/business-units", json={"name": "Mine"}, headers=seller.headers), 403)
+    problem(client.post(f"{API}/users", json={"email": "x@example.com", "full_name": "X"},
                          headers=seller.headers), 403)
-    _problem(client.patch(f"{API}/users/{seller.id}", json={"full_name": "Me"}, headers=seller.headers), 403)
-    _problem(client.get(f"{API}/security-roles", headers=seller.headers), 403)
+    problem(client.patch(f"{API}/users/{seller.id}", json={"full_name": "Me"}, headers=seller.headers), 403)
+    problem(client.get(f"{API}/security-roles", headers=seller.headers), 403)
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -136,16 +131,16 @@ def test_create_user_validates_email_roles_and_unit(client, org: OrgBuilder) -> 
     assert [r["name"] for r in jane["roles"]] == ["Salesperson"]
     assert jane["business_unit_id"] == str(unit)
 
-    p = _problem(client.post(f"{API}/users", json={**body, "email": "JANE.DOE@example.com"},
+    p = problem(client.post(f"{API}/users", json={**body, "email": "JANE.DOE@example.com"},
                              headers=admin.headers), 409)
     assert "exists already" in p["detail"]
-    assert _fields(_problem(client.post(f"{API}/users", json={**body, "email": "not an address"},
+    assert _fields(problem(client.post(f"{API}/users", json={**body, "email": "not an address"},
                                         headers=admin.headers), 422)) == ["email"]
-    p = _problem(client.post(f"{API}/users", json={**body, "email": "x@example.com",
+    p = problem(client.post(f"{API}/users", json={**body, "email": "x@example.com",
                                                    "role_ids": [sales_role, str(org.root_id)]},
                              headers=admin.headers), 422)
     assert _fields(p) == ["role_ids[1]"]
-    p = _problem(client.post(f"{API}/users", json={**body, "email": "y@example.com",
+    p = problem(client.post(f"{API}/users", json={**body, "email": "y@example.com",
                                                    "business_unit_id": sales_role}, headers=admin.headers), 422)
     assert _fields(p) == ["business_unit_id"]
 
@@ -158,7 +153,7 @@ def test_create_user_validates_email_roles_and_unit(client, org: OrgBuilder) -> 
 def test_users_are_never_deleted(client, org: OrgBuilder) -> None:
     admin = org.admin()
     seller = org.user("seller@example.com", ["Salesperson"])
-    p = _problem(client.delete(f"{API}/users/{seller.id}", headers=admin.headers), 405)
+    p = problem(client.delete(f"{API}/users/{seller.id}", headers=admin.headers), 405)
     assert "disable" in p["detail"]
     assert client.get(f"{API}/users/{seller.id}", headers=admin.headers).status_code == 200
 
@@ -169,8 +164,8 @@ def test_disabled_user_gets_401_and_cannot_own_records(client, org: OrgBuilder) 
     account = _ok(client.post(f"{API}/accounts", json={"name": "Contoso"}, headers=admin.headers), 201)
 
     assert _ok(client.post(f"{API}/users/{seller.id}/disable", headers=admin.headers))["is_disabled"] is True
-    _problem(client.get(f"{API}/accounts", headers=seller.headers), 401)
-    p = _problem(client.post(f"{API}/accounts/{account['id']}/assign",
+    problem(client.get(f"{API}/accounts", headers=seller.headers), 401)
+    p = problem(client.post(f"{API}/accounts/{account['id']}/assign",
                              json={"owner_type": "user", "owner_id": str(seller.id)}, headers=admin.headers), 422)
     assert _fields(p) == ["owner_id"]
     disabled = _ok(client.get(f"{API}/users", params={"is_disabled": True}, headers=admin.headers))["items"]
@@ -178,7 +173,7 @@ def test_disabled_user_gets_401_and_cannot_own_records(client, org: OrgBuilder) 
 
     _ok(client.post(f"{API}/users/{seller.id}/enable", headers=admin.headers))
     assert client.get(f"{API}/accounts", headers=seller.headers).status_code == 200
-    p = _problem(client.post(f"{API}/users/{admin.id}/disable", headers=admin.headers), 409)
+    p = problem(client.post(f"{API}/users/{admin.id}/disable", headers=admin.headers), 409)
     assert "yourself" in p["detail"]
 
 
@@ -249,9 +244,9 @@ def test_unit_depth_user_manager_reaches_only_his_unit(client, org: OrgBuilder) 
     stranger = org.user("stranger@b.example", ["Salesperson"], unit_b)
 
     _ok(client.patch(f"{API}/users/{colleague.id}", json={"full_name": "Colleague A"}, headers=manager.headers))
-    _problem(client.patch(f"{API}/users/{stranger.id}", json={"full_name": "Mine"}, headers=manager.headers), 403)
-    _problem(client.post(f"{API}/users/{stranger.id}/disable", headers=manager.headers), 403)
-    p = _problem(client.patch(f"{API}/users/{colleague.id}", json={"business_unit_id": str(unit_b)},
+    problem(client.patch(f"{API}/users/{stranger.id}", json={"full_name": "Mine"}, headers=manager.headers), 403)
+    problem(client.post(f"{API}/users/{stranger.id}/disable", headers=manager.headers), 403)
+    p = problem(client.patch(f"{API}/users/{colleague.id}", json={"business_unit_id": str(unit_b)},
                               headers=manager.headers), 403)
     assert "business_unit_id" in p["detail"]
 
@@ -265,9 +260,9 @@ def test_owner_team_gives_its_roles_to_members_access_team_holds_none(client, or
     team = _ok(client.post(f"{API}/teams", json={"name": "Sellers", "business_unit_id": str(unit)},
                            headers=admin.headers), 201)
     assert team["team_type"] == "owner"
-    _problem(client.post(f"{API}/teams", json={"name": "Sellers", "business_unit_id": str(unit)},
+    problem(client.post(f"{API}/teams", json={"name": "Sellers", "business_unit_id": str(unit)},
                          headers=admin.headers), 409)
-    _problem(client.get(f"{API}/accounts", headers=newcomer.headers), 403)
+    problem(client.get(f"{API}/accounts", headers=newcomer.headers), 403)
 
     sales_role = _role_id(client, admin, "Salesperson")
     _ok(client.put(f"{API}/teams/{team['id']}/roles", json={"role_ids": [sales_role]}, headers=admin.headers))
@@ -275,13 +270,13 @@ def test_owner_team_gives_its_roles_to_members_access_team_holds_none(client, or
                              headers=admin.headers))["members"]
     assert [m["email"] for m in members] == ["new@example.com"]
     assert client.get(f"{API}/accounts", headers=newcomer.headers).status_code == 200
-    p = _problem(client.put(f"{API}/teams/{team['id']}/members", json={"user_ids": [sales_role]},
+    p = problem(client.put(f"{API}/teams/{team['id']}/members", json={"user_ids": [sales_role]},
                             headers=admin.headers), 422)
     assert _fields(p) == ["user_ids[0]"]
 
     access = _ok(client.post(f"{API}/teams", json={"name": "Deal room", "team_type": "access",
                                                    "business_unit_id": str(unit)}, headers=admin.headers), 201)
-    p = _problem(client.put(f"{API}/teams/{access['id']}/roles", json={"role_ids": [sales_role]},
+    p = problem(client.put(f"{API}/teams/{access['id']}/roles", json={"role_ids": [sales_role]},
                             headers=admin.headers), 422)
     assert _fields(p) == ["role_ids"]
 
@@ -298,7 +293,7 @@ def test_team_takes_its_records_along_and_is_not_deleted_while_owning(client, or
     account_now = _ok(client.get(f"{API}/accounts/{account['id']}", headers=admin.headers))
     assert account_now["owning_business_unit_id"] == str(branch)
 
-    p = _problem(client.delete(f"{API}/teams/{team}", headers=admin.headers), 409)
+    p = problem(client.delete(f"{API}/teams/{team}", headers=admin.headers), 409)
     assert p["remaining"] == {"accounts": 1}
     _ok(client.post(f"{API}/accounts/{account['id']}/assign", json={"owner_type": "user", "owner_id": str(admin.id)},
                     headers=admin.headers))
@@ -326,7 +321,7 @@ def test_security_role_privileges_are_validated(client, org: OrgBuilder) -> None
     ]
     ok = {"entity": "account", "privilege": "read", "depth": "user"}
     for item, field in bad:
-        p = _problem(client.post(url, json={"name": "Bad", "privileges": [ok, item]}, headers=admin.headers), 422)
+        p = problem(client.post(url, json={"name": "Bad", "privileges": [ok, item]}, headers=admin.headers), 422)
         assert _fields(p) == [field], item
 
     updated = _ok(client.patch(f"{url}/{role['id']}", json={"name": "Account Reader", "privileges": [
@@ -338,7 +333,7 @@ def test_security_role_privileges_are_validated(client, org: OrgBuilder) -> None
     holder = org.user("holder@example.com", [])
     _ok(client.put(f"{API}/users/{holder.id}/roles", json={"role_ids": [role["id"]]}, headers=admin.headers))
     assert _ok(client.get(f"{API}/accounts", headers=holder.headers))["items"] == []
-    p = _problem(client.delete(f"{url}/{role['id']}", headers=admin.headers), 409)
+    p = problem(client.delete(f"{url}/{role['id']}", headers=admin.headers), 409)
     assert "held by 1 user and 0 teams" in p["detail"]
     _ok(client.put(f"{API}/users/{holder.id}/roles", json={"role_ids": []}, headers=admin.headers))
     _ok(client.delete(f"{url}/{role['id']}", headers=admin.headers), 204)
@@ -347,10 +342,10 @@ def test_security_role_privileges_are_validated(client, org: OrgBuilder) -> None
 def test_system_administrator_role_cannot_be_changed_or_deleted(client, org: OrgBuilder) -> None:
     admin = org.admin()
     sa = _role_id(client, admin, "System Administrator")
-    _problem(client.patch(f"{API}/security-roles/{sa}", json={"privileges": []}, headers=admin.headers), 409)
-    _problem(client.patch(f"{API}/security-roles/{sa}", json={"name": "Root"}, headers=admin.headers), 409)
-    _problem(client.delete(f"{API}/security-roles/{sa}", headers=admin.headers), 409)
-    p = _problem(client.put(f"{API}/users/{admin.id}/roles", json={"role_ids": []}, headers=admin.headers), 409)
+    problem(client.patch(f"{API}/security-roles/{sa}", json={"privileges": []}, headers=admin.headers), 409)
+    problem(client.patch(f"{API}/security-roles/{sa}", json={"name": "Root"}, headers=admin.headers), 409)
+    problem(client.delete(f"{API}/security-roles/{sa}", headers=admin.headers), 409)
+    p = problem(client.put(f"{API}/users/{admin.id}/roles", json={"role_ids": []}, headers=admin.headers), 409)
     assert "yourself" in p["detail"]
     assert _ok(client.get(f"{API}/me", headers=admin.headers))["roles"] == ["System Administrator"]
 
@@ -368,32 +363,32 @@ def test_nobody_grants_a_privilege_he_does_not_hold(client, org: OrgBuilder) -> 
     url = f"{API}/security-roles"
 
     # Salesperson writes accounts at user depth only: organisation-wide delete is beyond him.
-    p = _problem(client.post(url, json={"name": "Wrecker", "privileges": [
+    p = problem(client.post(url, json={"name": "Wrecker", "privileges": [
         {"entity": "account", "privilege": "delete", "depth": "organization"}]}, headers=delegate.headers), 403)
     assert "delete on account" in p["detail"]
     modest = _ok(client.post(url, json={"name": "Modest", "privileges": [
         {"entity": "account", "privilege": "read", "depth": "business_unit"}]}, headers=delegate.headers), 201)
-    _problem(client.patch(f"{url}/{modest['id']}", json={"privileges": [
+    problem(client.patch(f"{url}/{modest['id']}", json={"privileges": [
         {"entity": "account", "privilege": "read", "depth": "organization"}]}, headers=delegate.headers), 403)
 
     sa, manager = _role_id(client, admin, "System Administrator"), _role_id(client, admin, "Sales Manager")
-    _problem(client.put(f"{API}/users/{seller.id}/roles", json={"role_ids": [sa]}, headers=delegate.headers), 403)
-    _problem(client.put(f"{API}/users/{seller.id}/roles", json={"role_ids": [manager]}, headers=delegate.headers), 403)
-    _problem(client.post(f"{API}/users", json={"email": "boss@example.com", "full_name": "Boss", "role_ids": [sa]},
+    problem(client.put(f"{API}/users/{seller.id}/roles", json={"role_ids": [sa]}, headers=delegate.headers), 403)
+    problem(client.put(f"{API}/users/{seller.id}/roles", json={"role_ids": [manager]}, headers=delegate.headers), 403)
+    problem(client.post(f"{API}/users", json={"email": "boss@example.com", "full_name": "Boss", "role_ids": [sa]},
                          headers=delegate.headers), 403)
     user = _ok(client.put(f"{API}/users/{seller.id}/roles", json={"role_ids": [modest["id"]]},
                           headers=delegate.headers))
     assert [r["name"] for r in user["roles"]] == ["Modest"]
 
     # Nor can he take away what he could not give: the administrator keeps System Administrator.
-    _problem(client.put(f"{API}/users/{admin.id}/roles", json={"role_ids": []}, headers=delegate.headers), 403)
+    problem(client.put(f"{API}/users/{admin.id}/roles", json={"role_ids": []}, headers=delegate.headers), 403)
 
     # Joining an owner team that holds System Administrator would grant it too; leaving it would take it away.
     admins = org.team("Admins", org.root_id, [admin.id], roles=["System Administrator"])
-    _problem(client.put(f"{API}/teams/{admins}/members", json={"user_ids": [str(admin.id), str(seller.id)]},
+    problem(client.put(f"{API}/teams/{admins}/members", json={"user_ids": [str(admin.id), str(seller.id)]},
                         headers=delegate.headers), 403)
-    _problem(client.put(f"{API}/teams/{admins}/members", json={"user_ids": []}, headers=delegate.headers), 403)
-    _problem(client.put(f"{API}/teams/{admins}/roles", json={"role_ids": [sa, manager]}, headers=delegate.headers),
+    problem(client.put(f"{API}/teams/{admins}/members", json={"user_ids": []}, headers=delegate.headers), 403)
+    problem(client.put(f"{API}/teams/{admins}/roles", json={"role_ids": [sa, manager]}, headers=delegate.headers),
              403)
     assert _ok(client.get(f"{API}/me", headers=seller.headers))["roles"] == ["Modest"]
     assert _ok(client.get(f"{API}/me", headers=admin.headers))["roles"] == ["System Administrator"]

@@ -1,22 +1,13 @@
 """A record's timeline: what regards it and what it takes part in, once each, newest first, paged, and only
 what the caller may read."""
 
-import pytest
 
+from tests.api import created
 from tests.org import OrgBuilder, TestUser
 
 A = "/api/v1/activities"
 
 
-@pytest.fixture
-def admin(org: OrgBuilder) -> TestUser:
-    return org.admin()
-
-
-def _post(client, user: TestUser, collection: str, body: dict) -> dict:
-    r = client.post(f"/api/v1/{collection}", json=body, headers=user.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def _timeline(client, user: TestUser, collection: str, record_id: str, **params) -> dict:
@@ -26,23 +17,23 @@ def _timeline(client, user: TestUser, collection: str, record_id: str, **params)
 
 
 def test_regarding_and_party_activities_newest_first_once_each(client, admin: TestUser) -> None:
-    account = _post(client, admin, "accounts", {"name": "Contoso"})
-    jo = _post(client, admin, "contacts", {"last_name": "Jo", "email_address1": "jo@contoso.com",
+    account = created(client, admin, "accounts", {"name": "Contoso"})
+    jo = created(client, admin, "contacts", {"last_name": "Jo", "email_address1": "jo@contoso.com",
                                            "parent_account_id": account["id"]})
-    old_mail = _post(client, admin, "activities", {
+    old_mail = created(client, admin, "activities", {
         "activity_type": "email", "subject": "Hello", "sent_on": "2024-01-10T09:00:00Z",
         "regarding_type": "account", "regarding_id": account["id"],
         "parties": [{"role": "to", "address": "jo@contoso.com"}]})
-    meeting = _post(client, admin, "activities", {
+    meeting = created(client, admin, "activities", {
         "activity_type": "appointment", "subject": "Visit", "scheduled_start": "2024-03-01T10:00:00Z",
         "parties": [{"role": "required_attendee", "party_type": "contact", "party_id": jo["id"]},
                     {"role": "organizer", "party_type": "user", "party_id": str(admin.id)}]})
-    call = _post(client, admin, "activities", {
+    call = created(client, admin, "activities", {
         "activity_type": "phone_call", "subject": "Follow-up", "actual_end": "2024-02-01T10:00:00Z",
         "regarding_type": "contact", "regarding_id": jo["id"],
         "parties": [{"role": "to", "party_type": "contact", "party_id": jo["id"]}]})
     client.post(f"{A}/{call['id']}/complete", headers=admin.headers)
-    _post(client, admin, "activities", {"activity_type": "task", "subject": "Unrelated"})
+    created(client, admin, "activities", {"activity_type": "task", "subject": "Unrelated"})
 
     items = _timeline(client, admin, "contacts", jo["id"])["items"]
     # The call regards Jo and names her as a party: it is listed once.
@@ -64,8 +55,8 @@ def test_regarding_and_party_activities_newest_first_once_each(client, admin: Te
 
 
 def test_leads_have_a_timeline_and_other_collections_do_not(client, admin: TestUser) -> None:
-    lead = _post(client, admin, "leads", {"subject": "Bikes", "company_name": "Adventure Works"})
-    task = _post(client, admin, "activities", {"activity_type": "task", "subject": "Call back",
+    lead = created(client, admin, "leads", {"subject": "Bikes", "company_name": "Adventure Works"})
+    task = created(client, admin, "activities", {"activity_type": "task", "subject": "Call back",
                                                "regarding_type": "lead", "regarding_id": lead["id"]})
     assert [i["id"] for i in _timeline(client, admin, "leads", lead["id"])["items"]] == [task["id"]]
     for url in (f"/api/v1/users/{admin.id}/timeline", f"/api/v1/activities/{task['id']}/timeline",
@@ -81,8 +72,8 @@ def test_timeline_shows_only_activities_the_caller_can_read(client, org: OrgBuil
     alice = org.user("alice@a.example", ["Salesperson"], unit_a)
     anna = org.user("anna@a.example", ["Salesperson"], unit_a)
     bob = org.user("bob@b.example", ["Salesperson"], org.unit("B"))
-    account = _post(client, alice, "accounts", {"name": "Shared Co"})
-    call = _post(client, alice, "activities", {"activity_type": "phone_call", "subject": "Pricing",
+    account = created(client, alice, "accounts", {"name": "Shared Co"})
+    call = created(client, alice, "activities", {"activity_type": "phone_call", "subject": "Pricing",
                                                "regarding_type": "account", "regarding_id": account["id"]})
     # Bob of another unit cannot read the account: no timeline at all.
     r = client.get(f"/api/v1/accounts/{account['id']}/timeline", headers=bob.headers)
@@ -101,7 +92,7 @@ def test_timeline_shows_only_activities_the_caller_can_read(client, org: OrgBuil
         "principal_type": "user", "principal_id": str(bob.id), "rights": ["read", "append_to"]},
         headers=alice.headers)
     # Bob's own activity on the shared account is his to see.
-    mine = _post(client, bob, "activities", {"activity_type": "task", "subject": "Mine", "regarding_type": "account",
+    mine = created(client, bob, "activities", {"activity_type": "task", "subject": "Mine", "regarding_type": "account",
                                              "regarding_id": account["id"]})
     assert [i["id"] for i in _timeline(client, bob, "accounts", account["id"])["items"]] == [mine["id"]]
 
@@ -110,9 +101,9 @@ def test_names_of_unreadable_records_are_not_shown(client, org: OrgBuilder) -> N
     unit_a = org.unit("A")
     alice = org.user("alice@a.example", ["Salesperson"], unit_a)
     bob = org.user("bob@b.example", ["Salesperson"], org.unit("B"))
-    account = _post(client, bob, "accounts", {"name": "Bob's secret account"})
-    contact = _post(client, alice, "contacts", {"last_name": "Jo"})
-    task = _post(client, alice, "activities", {"activity_type": "task", "subject": "Shared task",
+    account = created(client, bob, "accounts", {"name": "Bob's secret account"})
+    contact = created(client, alice, "contacts", {"last_name": "Jo"})
+    task = created(client, alice, "activities", {"activity_type": "task", "subject": "Shared task",
                                                "regarding_type": "contact", "regarding_id": contact["id"]})
     client.post(f"/api/v1/contacts/{contact['id']}/share", json={
         "principal_type": "user", "principal_id": str(bob.id), "rights": ["read"]}, headers=alice.headers)
@@ -127,8 +118,8 @@ def test_names_of_unreadable_records_are_not_shown(client, org: OrgBuilder) -> N
 
 
 def test_timeline_pages_with_a_cursor(client, admin: TestUser) -> None:
-    account = _post(client, admin, "accounts", {"name": "Contoso"})
-    made = [_post(client, admin, "activities", {
+    account = created(client, admin, "accounts", {"name": "Contoso"})
+    made = [created(client, admin, "activities", {
         "activity_type": "appointment", "subject": f"Meeting {day}", "scheduled_start": f"2024-05-{day:02d}T10:00:00Z",
         "regarding_type": "account", "regarding_id": account["id"]})["id"] for day in range(1, 8)]
     seen, cursor = [], None
