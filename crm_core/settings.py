@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     migrate_on_start: bool = True
     api_token_days: int = Field(default=365, ge=1, description="Default lifetime of a new API token.")
-    page_size_max: int = Field(default=500, ge=1)
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
