@@ -84,6 +84,7 @@ def _register_core() -> None:
     ))
     register(EntitySpec("team", "teams", m.Team, ownership="unit", unit_column="business_unit_id"))
     register(EntitySpec("security_role", "security-roles", m.SecurityRole, ownership="org"))
+    register(EntitySpec("subject", "subjects", m.Subject, ownership="org", display_column="title"))
     register(EntitySpec("activity_type", "activity-types", m.ActivityType, ownership="org",
                         display_column="display_name"))
     register(EntitySpec("audit", "audit", m.AuditEntry, ownership="org", display_column="action"))

@@ -28,10 +28,11 @@ from crm_core.models.security import (
     Team,
     User,
 )
+from crm_core.models.subjects import Subject
 
 __all__ = [
     "Account", "Activity", "ActivityParty", "ActivityType", "Address", "ApiToken", "Appointment",
     "AuditEntry", "BusinessUnit", "CampaignActivity", "CampaignResponse", "Contact", "CustomActivity",
     "Email", "Fax", "Lead", "Letter", "PhoneCall", "RecordShare", "RecurringAppointment", "RolePrivilege",
-    "SecurityEpoch", "SecurityRole", "ServiceActivity", "Task", "Team", "User",
+    "SecurityEpoch", "SecurityRole", "ServiceActivity", "Subject", "Task", "Team", "User",
 ]

@@ -8,7 +8,7 @@ ORG, DEEP, UNIT, USER = Depth.ORGANIZATION, Depth.PARENT_CHILD, Depth.BUSINESS_U
 
 # Entities whose records users own; later modules add theirs to this tuple.
 CUSTOMER_ENTITIES = ("account", "contact", "lead", "activity")
-ADMIN_ENTITIES = ("business_unit", "user", "team", "security_role", "activity_type", "audit")
+ADMIN_ENTITIES = ("business_unit", "user", "team", "security_role", "activity_type", "subject", "audit")
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -25,7 +25,7 @@ def _owned(read: Depth, write: Depth) -> dict[tuple[str, str], Depth]:
 
 
 _DIRECTORY_READ = {("user", "read"): ORG, ("team", "read"): ORG, ("business_unit", "read"): ORG,
-                   ("activity_type", "read"): ORG}
+                   ("activity_type", "read"): ORG, ("subject", "read"): ORG}
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Administrator": ("Every privilege on every entity, organisation-wide.",

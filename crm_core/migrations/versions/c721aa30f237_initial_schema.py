@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f2e603a6816e
+Revision ID: c721aa30f237
 Revises: 
-Create Date: 2026-11-23 22:44:35.626057
+Create Date: 2026-11-23 23:09:57.610314
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 import crm_core.db.types
 
-revision: str = 'f2e603a6816e'
+revision: str = 'c721aa30f237'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -106,6 +106,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('security_roles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_security_roles_created_on'), ['created_on'], unique=False)
+
+    op.create_table('subjects',
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('parent_id', sa.Uuid(), nullable=True),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_on', crm_core.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('modified_on', crm_core.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Uuid(), nullable=True),
+    sa.Column('modified_by_id', sa.Uuid(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_subjects_created_by_id_users'), ondelete='SET NULL', use_alter=True),
+    sa.ForeignKeyConstraint(['modified_by_id'], ['users.id'], name=op.f('fk_subjects_modified_by_id_users'), ondelete='SET NULL', use_alter=True),
+    sa.ForeignKeyConstraint(['parent_id'], ['subjects.id'], name=op.f('fk_subjects_parent_id_subjects')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subjects'))
+    )
+    with op.batch_alter_table('subjects', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_subjects_created_on'), ['created_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_subjects_parent_id'), ['parent_id'], unique=False)
 
     op.create_table('accounts',
     sa.Column('name', sa.String(length=160), nullable=False),
@@ -524,6 +542,8 @@ def upgrade() -> None:
         op.create_foreign_key('fk_business_units_modified_by_id_users', 'business_units', 'users', ['modified_by_id'], ['id'], ondelete='SET NULL')
         op.create_foreign_key('fk_security_roles_created_by_id_users', 'security_roles', 'users', ['created_by_id'], ['id'], ondelete='SET NULL')
         op.create_foreign_key('fk_security_roles_modified_by_id_users', 'security_roles', 'users', ['modified_by_id'], ['id'], ondelete='SET NULL')
+        op.create_foreign_key('fk_subjects_created_by_id_users', 'subjects', 'users', ['created_by_id'], ['id'], ondelete='SET NULL')
+        op.create_foreign_key('fk_subjects_modified_by_id_users', 'subjects', 'users', ['modified_by_id'], ['id'], ondelete='SET NULL')
         op.create_foreign_key('fk_accounts_created_by_id_users', 'accounts', 'users', ['created_by_id'], ['id'], ondelete='SET NULL')
         op.create_foreign_key('fk_accounts_modified_by_id_users', 'accounts', 'users', ['modified_by_id'], ['id'], ondelete='SET NULL')
         op.create_foreign_key('fk_accounts_owning_team_id_teams', 'accounts', 'teams', ['owning_team_id'], ['id'])
@@ -557,6 +577,8 @@ def downgrade() -> None:
         op.drop_constraint('fk_business_units_modified_by_id_users', 'business_units', type_='foreignkey')
         op.drop_constraint('fk_security_roles_created_by_id_users', 'security_roles', type_='foreignkey')
         op.drop_constraint('fk_security_roles_modified_by_id_users', 'security_roles', type_='foreignkey')
+        op.drop_constraint('fk_subjects_created_by_id_users', 'subjects', type_='foreignkey')
+        op.drop_constraint('fk_subjects_modified_by_id_users', 'subjects', type_='foreignkey')
         op.drop_constraint('fk_accounts_created_by_id_users', 'accounts', type_='foreignkey')
         op.drop_constraint('fk_accounts_modified_by_id_users', 'accounts', type_='foreignkey')
         op.drop_constraint('fk_accounts_owning_team_id_teams', 'accounts', type_='foreignkey')
@@ -681,6 +703,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_accounts_created_on'))
 
     op.drop_table('accounts')
+    with op.batch_alter_table('subjects', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_subjects_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_subjects_created_on'))
+
+    op.drop_table('subjects')
     with op.batch_alter_table('security_roles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_security_roles_created_on'))
 
