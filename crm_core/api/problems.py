@@ -27,7 +27,28 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+def _document_problems(app: FastAPI) -> None:
+    """Error responses are declared with the Problem model (crm_core.api.schemas.common.PROBLEM_RESPONSES);
+    FastAPI files them under application/json, so the generated document is corrected to what we send."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for code, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if code.startswith(("4", "5")) and "application/json" in content:
+                            content[PROBLEM] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document_problems(app)
     @app.exception_handler(CrmError)
     async def _crm(request: Request, exc: CrmError) -> JSONResponse:
         return problem(exc.status, exc.title, exc.detail, request, **exc.extra)

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from crm_core.api.deps import CallerDep
 from crm_core.api.resource import Resource, build_router
 from crm_core.api.routes import activities, customers, security
+from crm_core.api.schemas.common import PROBLEM_RESPONSES
 
 
 class MeOut(BaseModel):
@@ -22,7 +23,7 @@ def resources() -> list[Resource]:
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 
     @router.get("/me", response_model=MeOut, tags=["security"], summary="Who the token belongs to")
     def me(caller: CallerDep) -> Any:

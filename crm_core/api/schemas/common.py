@@ -72,6 +72,32 @@ class SetStateIn(Strict):
     statuscode: int | None = Field(default=None, description="Defaults to the state's default status.")
 
 
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is sent (media type application/problem+json)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = Field(default=None, description="The failing fields, on 422.")
+
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No token, or an unknown, revoked or expired one", "model": Problem},
+    403: {"description": "Your security roles do not give this privilege", "model": Problem},
+    404: {"description": "No such record, or one you cannot read", "model": Problem},
+    409: {"description": "The record's state or links forbid it", "model": Problem},
+    422: {"description": "Invalid input; `errors` names the fields", "model": Problem},
+}
+
+
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
