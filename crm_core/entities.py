@@ -104,6 +104,52 @@ def _register_core() -> None:
     from crm_core.activity_catalogue import POINTER_STATES
 
     register(EntitySpec("activity", "activities", m.Activity, states=POINTER_STATES, display_column="subject"))
+    # Service (DOMAIN.md §8, §9): cases take activities; queues receive mail at their address.
+    from crm_core import case_states
+
+    register(EntitySpec("case", "cases", m.Case, states=case_states.CASE, activity_enabled=True,
+                        display_column="title"))
+    register(EntitySpec("queue", "queues", m.Queue, states=case_states.QUEUE, email_columns=("email_address",)))
+    register(EntitySpec("routing_rule", "routing-rules", m.RoutingRule, ownership="org",
+                        states=case_states.ROUTING_RULE))
+    # Sales (DOMAIN.md §3): opportunities take activities; competitors and sales processes are organisation-wide.
+    from crm_core import sales_states
+
+    register(EntitySpec("opportunity", "opportunities", m.Opportunity, states=sales_states.OPPORTUNITY,
+                        activity_enabled=True))
+    register(EntitySpec("competitor", "competitors", m.Competitor, ownership="org"))
+    register(EntitySpec("sales_process", "sales-processes", m.SalesProcess, ownership="org"))
+    # Marketing (DOMAIN.md §7): lists, campaigns and quick campaigns are user-owned and take activities.
+    from crm_core import marketing_states
+
+    register(EntitySpec("marketing_list", "marketing-lists", m.MarketingList, states=marketing_states.LIST_STATES,
+                        activity_enabled=True))
+    register(EntitySpec("campaign", "campaigns", m.Campaign, states=marketing_states.CAMPAIGN_STATES,
+                        activity_enabled=True))
+    register(EntitySpec("quick_campaign", "quick-campaigns", m.QuickCampaign,
+                        states=marketing_states.QUICK_CAMPAIGN_STATES, activity_enabled=True))
+    # Sales (DOMAIN.md §4-§6): the catalogue is organisation-wide; quotes, orders and invoices take activities.
+    from crm_core import catalog_states, sales_document_states
+
+    register(EntitySpec("unit_group", "unit-groups", m.UnitGroup, ownership="org", states=catalog_states.UNIT_GROUP))
+    register(EntitySpec("product", "products", m.Product, ownership="org", states=catalog_states.PRODUCT))
+    register(EntitySpec("price_list", "price-lists", m.PriceList, ownership="org", states=catalog_states.PRICE_LIST))
+    register(EntitySpec("quote", "quotes", m.Quote, states=sales_document_states.QUOTE, activity_enabled=True))
+    register(EntitySpec("order", "orders", m.Order, states=sales_document_states.ORDER, activity_enabled=True))
+    register(EntitySpec("invoice", "invoices", m.Invoice, states=sales_document_states.INVOICE,
+                        activity_enabled=True))
+    # Service scheduling and knowledge (DOMAIN.md §9, §11): sites and services are organisation-wide,
+    # resources and resource groups belong to a business unit, knowledge articles are user-owned.
+    from crm_core.knowledge_states import KNOWLEDGE_ARTICLE
+
+    register(EntitySpec("site", "sites", m.Site, ownership="org"))
+    register(EntitySpec("resource", "resources", m.Resource, ownership="unit", unit_column="business_unit_id",
+                        self_column="user_id"))
+    register(EntitySpec("resource_group", "resource-groups", m.ResourceGroup, ownership="unit",
+                        unit_column="business_unit_id"))
+    register(EntitySpec("service", "services", m.Service, ownership="org"))
+    register(EntitySpec("knowledge_article", "knowledge-articles", m.KnowledgeArticle, states=KNOWLEDGE_ARTICLE,
+                        display_column="title"))
 
 
 _register_core()

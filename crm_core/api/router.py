@@ -7,7 +7,17 @@ from pydantic import BaseModel
 
 from crm_core.api.deps import CallerDep
 from crm_core.api.resource import Resource, build_router
-from crm_core.api.routes import activities, customers, security
+from crm_core.api.routes import (
+    activities,
+    catalog,
+    customers,
+    marketing,
+    sales,
+    sales_documents,
+    security,
+    service,
+    service_catalog,
+)
 from crm_core.api.schemas.common import PROBLEM_RESPONSES
 
 
@@ -19,7 +29,9 @@ class MeOut(BaseModel):
 
 
 def resources() -> list[Resource]:
-    return [*customers.RESOURCES, *security.RESOURCES, *activities.RESOURCES]
+    return [*customers.RESOURCES, *security.RESOURCES, *activities.RESOURCES, *sales.RESOURCES, *service.RESOURCES,
+            *catalog.RESOURCES, *sales_documents.RESOURCES, *marketing.RESOURCES,
+            *service_catalog.RESOURCES]
 
 
 def api_router() -> APIRouter:
@@ -31,8 +43,15 @@ def api_router() -> APIRouter:
         return MeOut(user_id=str(p.user_id), business_unit_id=str(p.business_unit_id),
                      roles=list(p.role_names), team_ids=sorted(str(t) for t in p.team_ids))
 
+    router.include_router(service_catalog.search_router)  # before /knowledge-articles/{id} takes it
     for res in resources():
         router.include_router(build_router(res))
     router.include_router(security.router)
     router.include_router(activities.router)  # lifecycle verbs and every collection's timeline
+    router.include_router(sales.router)  # lead and opportunity lifecycles
+    router.include_router(service.router)  # case verbs, queue items, queue members
+    router.include_router(catalog.router)  # units of unit groups, price list items
+    router.include_router(sales_documents.router)  # quote, order and invoice lines and lifecycles
+    router.include_router(marketing.router)  # list members, campaign lists and distribution, responses
+    router.include_router(service_catalog.router)  # knowledge: publish, versions, case links, as-email
     return router

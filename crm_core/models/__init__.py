@@ -17,7 +17,38 @@ from crm_core.models.activities import (
     Task,
 )
 from crm_core.models.audit import AuditEntry
+from crm_core.models.autonumber import AutoNumberCounter
+from crm_core.models.cases import Case, CaseResolution
+from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, UnitGroup
 from crm_core.models.customers import Account, Address, Contact, Lead
+from crm_core.models.knowledge import KnowledgeArticle, knowledge_article_cases
+from crm_core.models.marketing import (
+    Campaign,
+    CampaignList,
+    CampaignResponseConversion,
+    MarketingList,
+    MarketingListMember,
+    QuickCampaign,
+    QuickCampaignFailure,
+)
+from crm_core.models.queues import Queue, QueueItem, RoutingRule, RoutingRuleItem
+from crm_core.models.sales import (
+    Competitor,
+    Opportunity,
+    OpportunityClose,
+    SalesProcess,
+    SalesProcessStage,
+    opportunity_competitors,
+)
+from crm_core.models.sales_documents import Invoice, InvoiceLine, Order, OrderLine, Quote, QuoteLine
+from crm_core.models.scheduling import (
+    Resource,
+    ResourceGroup,
+    Service,
+    Site,
+    resource_group_groups,
+    resource_group_resources,
+)
 from crm_core.models.security import (
     ApiToken,
     BusinessUnit,
@@ -36,3 +67,12 @@ __all__ = [
     "Email", "Fax", "Lead", "Letter", "PhoneCall", "RecordShare", "RecurringAppointment", "RolePrivilege",
     "SecurityEpoch", "SecurityRole", "ServiceActivity", "Subject", "Task", "Team", "User",
 ]
+__all__ += ["Case", "CaseResolution", "Queue", "QueueItem", "RoutingRule", "RoutingRuleItem"]  # service
+__all__ += ["Competitor", "Opportunity", "OpportunityClose", "SalesProcess", "SalesProcessStage",
+            "opportunity_competitors"]  # sales: opportunities, competitors, processes
+__all__ += ["Campaign", "CampaignList", "CampaignResponseConversion", "MarketingList", "MarketingListMember",
+            "QuickCampaign", "QuickCampaignFailure"]  # marketing: lists, campaigns, quick campaigns
+__all__ += ["AutoNumberCounter", "Invoice", "InvoiceLine", "Order", "OrderLine", "PriceList", "PriceListItem",
+            "Product", "Quote", "QuoteLine", "Unit", "UnitGroup"]  # sales: catalogue, quotes, orders, invoices
+__all__ += ["KnowledgeArticle", "Resource", "ResourceGroup", "Service", "Site", "knowledge_article_cases",
+            "resource_group_groups", "resource_group_resources"]  # service: knowledge, scheduling records

@@ -9,6 +9,15 @@ ORG, DEEP, UNIT, USER = Depth.ORGANIZATION, Depth.PARENT_CHILD, Depth.BUSINESS_U
 # Entities whose records users own; later modules add theirs to this tuple.
 CUSTOMER_ENTITIES = ("account", "contact", "lead", "activity")
 ADMIN_ENTITIES = ("business_unit", "user", "team", "security_role", "activity_type", "subject", "audit")
+CUSTOMER_ENTITIES += ("case", "queue")  # service: cases and queues are user-owned
+ADMIN_ENTITIES += ("routing_rule",)  # service: the organisation's routing rules
+CUSTOMER_ENTITIES += ("opportunity",)  # sales: user-owned opportunities
+ADMIN_ENTITIES += ("competitor", "sales_process")  # sales: organisation-wide, kept by admins
+CUSTOMER_ENTITIES += ("marketing_list", "campaign", "quick_campaign")  # marketing: user-owned
+CUSTOMER_ENTITIES += ("quote", "order", "invoice")  # sales documents: user-owned
+ADMIN_ENTITIES += ("unit_group", "product", "price_list")  # sales catalogue: organisation-wide, kept by admins
+CUSTOMER_ENTITIES += ("knowledge_article",)  # service: user-owned articles (drafts seen by their writers)
+ADMIN_ENTITIES += ("site", "resource", "resource_group", "service")  # service scheduling: kept by admins
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -26,6 +35,11 @@ def _owned(read: Depth, write: Depth) -> dict[tuple[str, str], Depth]:
 
 _DIRECTORY_READ = {("user", "read"): ORG, ("team", "read"): ORG, ("business_unit", "read"): ORG,
                    ("activity_type", "read"): ORG, ("subject", "read"): ORG}
+_DIRECTORY_READ[("queue", "read")] = ORG  # service: every user sees the queues (private ones hide their items)
+_DIRECTORY_READ.update({("competitor", "read"): ORG, ("sales_process", "read"): ORG})  # sales
+_DIRECTORY_READ.update({(e, "read"): ORG for e in ("unit_group", "product", "price_list")})  # sales catalogue
+_DIRECTORY_READ.update({(e, "read"): ORG for e in (  # service: scheduling records; every published article
+    "site", "resource", "resource_group", "service", "knowledge_article")})
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Administrator": ("Every privilege on every entity, organisation-wide.",

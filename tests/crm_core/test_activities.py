@@ -284,7 +284,8 @@ def test_party_rules_name_the_failing_party(client, admin: TestUser) -> None:
 
 def test_address_resolution_prefers_contacts_and_refuses_to_guess(client, admin: TestUser) -> None:
     contact = created(client, admin, "contacts", {"last_name": "Both", "email_address1": "both@example.com"})
-    created(client, admin, "leads", {"subject": "Lead", "last_name": "Both", "email_address1": "both@example.com"})
+    created(client, admin, "leads", {"subject": "Lead", "last_name": "Both", "email_address1": "both@example.com",
+                                     "ignore_duplicates": True})  # the same person as a lead, on purpose
     lead = created(client, admin, "leads",
                    {"subject": "Only lead", "last_name": "L", "email_address1": "l@example.com"})
     created(client, admin, "contacts", {"last_name": "Twin1", "email_address1": "twin@example.com"})

@@ -11,11 +11,12 @@ from crm_core.api.schemas.customers import (
     ContactCreate,
     ContactOut,
     ContactUpdate,
-    LeadCreate,
     LeadOut,
     LeadUpdate,
 )
-from crm_core.services.customers import AccountService, ContactService, LeadService
+from crm_core.api.schemas.sales import LeadCreate  # with ignore_duplicates (sales: duplicate detection)
+from crm_core.services.customers import AccountService, ContactService
+from crm_core.services.leads import LeadService  # sales: duplicate detection and the lead lifecycle
 from crm_core.services.listing import Op
 
 _COMMON = [
