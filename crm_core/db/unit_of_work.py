@@ -2,6 +2,7 @@
 
 import uuid
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,3 +45,25 @@ class UnitOfWork:
     def set_action(self, action: str) -> None:
         """Names the business action (qualify, assign, ...) that the audit rows of this flush record."""
         self.session.info["audit_action"] = action
+
+
+class SharedWork(UnitOfWork):
+    """An outer unit of work lent to the services one operation calls (qualify a lead, distribute a campaign
+    activity): their commit only flushes, so that the whole operation commits, or rolls back, as one."""
+
+    def __init__(self, outer: UnitOfWork) -> None:  # no session of its own: the outer one's
+        self._outer = outer
+        self.actor_id = outer.actor_id
+
+    @property
+    def session(self) -> Any:
+        return self._outer.session
+
+    def commit(self) -> None:
+        self.session.flush()
+
+    def rollback(self) -> None:
+        raise RuntimeError("the outer unit of work decides")
+
+    def set_action(self, action: str) -> None:
+        self._outer.set_action(action)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crm_core.db.types import utcnow
-from crm_core.db.unit_of_work import UnitOfWork
+from crm_core.db.unit_of_work import SharedWork, UnitOfWork
 from crm_core.entities import entity
 from crm_core.errors import Conflict, CrmError, Forbidden, NotFound, ValidationFailed
 from crm_core.marketing_states import (
@@ -42,26 +42,7 @@ SKIP_NO_ADDRESS = "the member has no email address"
 _OUTGOING = ("phone_call", "email", "letter", "fax")
 
 
-class SharedWork(UnitOfWork):
-    """An outer unit of work lent to the services that create the activities: their commit only flushes, so
-    that the whole distribution commits, or rolls back, as one transaction."""
 
-    def __init__(self, outer: UnitOfWork) -> None:  # no session of its own: the outer one's
-        self._outer = outer
-        self.actor_id = outer.actor_id
-
-    @property
-    def session(self) -> Any:
-        return self._outer.session
-
-    def commit(self) -> None:
-        self.session.flush()
-
-    def rollback(self) -> None:
-        raise RuntimeError("the outer unit of work decides")
-
-    def set_action(self, action: str) -> None:
-        self._outer.set_action(action)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crm_core.db.unit_of_work import UnitOfWork
+from crm_core.db.unit_of_work import SharedWork, UnitOfWork
 from crm_core.entities import entity
 from crm_core.errors import Conflict, NotFound, ValidationFailed
 from crm_core.marketing_states import RESPONSE_CLOSED
@@ -30,7 +30,6 @@ from crm_core.security.privileges import Privilege
 from crm_core.services import listing
 from crm_core.services.activities import ActivityService
 from crm_core.services.activity_display import describe
-from crm_core.services.campaign_distribution import SharedWork
 from crm_core.services.campaigns import CampaignService
 from crm_core.services.cases import CaseService
 from crm_core.services.customers import LeadService

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from crm_core.db.unit_of_work import UnitOfWork
+from crm_core.db.unit_of_work import SharedWork, UnitOfWork
 from crm_core.email_addresses import normalize_field
 from crm_core.entities import entity
 from crm_core.errors import Conflict, Forbidden, ValidationFailed
@@ -74,26 +74,7 @@ class Qualified:
     created: list[str] = field(default_factory=list)
 
 
-class _SharedWork(UnitOfWork):
-    """The lead's unit of work lent to the services that create the new records: their commit only flushes,
-    so that the qualification commits, or rolls back, as one transaction."""
 
-    def __init__(self, outer: UnitOfWork) -> None:  # no session of its own: the outer one's
-        self._outer = outer
-        self.actor_id = outer.actor_id
-
-    @property
-    def session(self) -> Any:
-        return self._outer.session
-
-    def commit(self) -> None:
-        self.session.flush()
-
-    def rollback(self) -> None:
-        raise RuntimeError("the outer unit of work decides")
-
-    def set_action(self, action: str) -> None:
-        self._outer.set_action(action)
 
 
 class LeadService(customers.LeadService):
@@ -202,7 +183,7 @@ class LeadService(customers.LeadService):
         LEAD.check_transition(lead.statecode, QUALIFIED)  # a disqualified lead is reactivated first
         self._check_options(options)
         self.uow.set_action("qualify")
-        work = _SharedWork(self.uow)
+        work = SharedWork(self.uow)
         result = Qualified(lead)
         links: dict[str, Any] = {}
         if options.create_account:

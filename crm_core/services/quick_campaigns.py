@@ -18,6 +18,7 @@ import uuid
 from typing import Any, ClassVar
 
 from crm_core.db.types import utcnow
+from crm_core.db.unit_of_work import SharedWork
 from crm_core.errors import Conflict, CrmError, NotFound, ValidationFailed
 from crm_core.marketing_states import (
     QC_ABORTED,
@@ -30,7 +31,6 @@ from crm_core.security.privileges import Privilege
 from crm_core.services.activities import ActivityService
 from crm_core.services.campaign_distribution import (
     Member,
-    SharedWork,
     collect_members,
     create_member_activity,
     skip_reason,
