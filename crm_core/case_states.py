@@ -49,3 +49,15 @@ QUEUE_VIEW_TYPE = {PUBLIC: "Public", PRIVATE: "Private"}
 
 CUSTOMER_TYPES = ("account", "contact")
 QUEUE_OBJECT_TYPES = ("case", "activity")
+
+# sla: Draft(0)[1] / Active(1)[2]; an active SLA is read-only (deactivate it to change it), as routing rules.
+SLA = StateModel(
+    states=(State(DRAFT, "Draft", 1, {1: "Draft"}), State(RULE_ACTIVE, "Active", 2, {2: "Active"})),
+    closed=frozenset({RULE_ACTIVE}),
+)
+
+# slakpiinstance.status
+KPI_IN_PROGRESS, KPI_NONCOMPLIANT, KPI_NEARING, KPI_PAUSED, KPI_SUCCEEDED, KPI_CANCELED = 0, 1, 2, 3, 4, 5
+KPI_STATUS = {KPI_IN_PROGRESS: "In Progress", KPI_NONCOMPLIANT: "Noncompliant", KPI_NEARING: "Nearing Noncompliance",
+              KPI_PAUSED: "Paused", KPI_SUCCEEDED: "Succeeded", KPI_CANCELED: "Canceled"}
+KPI_OPEN = frozenset({KPI_IN_PROGRESS, KPI_NEARING, KPI_PAUSED})

@@ -151,5 +151,16 @@ def _register_core() -> None:
     register(EntitySpec("knowledge_article", "knowledge-articles", m.KnowledgeArticle, states=KNOWLEDGE_ARTICLE,
                         display_column="title"))
 
+    # Service levels and contracts (DOMAIN.md §9, §10): calendars, SLAs and contract templates are the
+    # organisation's; contracts are user-owned and take activities.
+    from crm_core import contract_states
+
+    register(EntitySpec("business_calendar", "business-calendars", m.BusinessCalendar, ownership="org"))
+    register(EntitySpec("sla", "slas", m.Sla, ownership="org", states=case_states.SLA))
+    register(EntitySpec("contract_template", "contract-templates", m.ContractTemplate, ownership="org",
+                        states=contract_states.TEMPLATE))
+    register(EntitySpec("contract", "contracts", m.Contract, states=contract_states.CONTRACT, activity_enabled=True,
+                        display_column="title"))
+
 
 _register_core()

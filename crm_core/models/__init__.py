@@ -20,6 +20,7 @@ from crm_core.models.audit import AuditEntry
 from crm_core.models.autonumber import AutoNumberCounter
 from crm_core.models.cases import Case, CaseResolution
 from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, UnitGroup
+from crm_core.models.contracts import Contract, ContractLine, ContractTemplate
 from crm_core.models.customers import Account, Address, Contact, Lead
 from crm_core.models.knowledge import KnowledgeArticle, knowledge_article_cases
 from crm_core.models.marketing import (
@@ -59,6 +60,14 @@ from crm_core.models.security import (
     Team,
     User,
 )
+from crm_core.models.service_levels import (
+    BusinessCalendar,
+    BusinessHours,
+    CalendarClosure,
+    Sla,
+    SlaItem,
+    SlaKpiInstance,
+)
 from crm_core.models.subjects import Subject
 
 __all__ = [
@@ -76,3 +85,5 @@ __all__ += ["AutoNumberCounter", "Invoice", "InvoiceLine", "Order", "OrderLine",
             "Product", "Quote", "QuoteLine", "Unit", "UnitGroup"]  # sales: catalogue, quotes, orders, invoices
 __all__ += ["KnowledgeArticle", "Resource", "ResourceGroup", "Service", "Site", "knowledge_article_cases",
             "resource_group_groups", "resource_group_resources"]  # service: knowledge, scheduling records
+__all__ += ["BusinessCalendar", "BusinessHours", "CalendarClosure", "Contract", "ContractLine", "ContractTemplate",
+            "Sla", "SlaItem", "SlaKpiInstance"]  # service: business hours, service levels, contracts

@@ -12,7 +12,7 @@ can sum. The case's audit trail records it (and the timeline of the case carries
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check
@@ -37,6 +37,13 @@ class Case(RecordMixin, OwnedMixin, StateMixin, Base):
     parent_case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     master_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
     description: Mapped[str | None] = mapped_column(Text)
+    # Service levels: the SLA whose KPIs the case carries, and the first response (firstresponsesent).
+    sla_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slas.id"), index=True)
+    first_response_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_response_on: Mapped[datetime | None]
+    # The contract line the case is worked under, whose allotment its resolution consumes.
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    contract_line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contract_lines.id"), index=True)
 
     # The queue it waits in, if any (read-only here: queue items are changed by the queue service).
     queue_item: Mapped[QueueItem | None] = relationship(viewonly=True, lazy="selectin", uselist=False)
@@ -71,6 +78,10 @@ class CaseResolution(RecordMixin, StateMixin, Base):
     time_spent_minutes: Mapped[int] = mapped_column(default=0)
     case_statuscode: Mapped[int] = mapped_column(SmallInteger)  # the case's Resolved reason: 5 or 1000
     resolved_on: Mapped[datetime] = mapped_column(default=utcnow)
+    # What this resolution took from a contract line (cases: 1, time: the minutes), given back if the case
+    # is reactivated and its resolution canceled.
+    contract_line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contract_lines.id", ondelete="SET NULL"))
+    allotments_consumed: Mapped[int] = mapped_column(default=0)
 
     def audit_target(self) -> tuple[str, uuid.UUID, str] | None:
         return ("case", self.case_id, f"resolution.{self.id}") if self.case_id else None

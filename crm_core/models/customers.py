@@ -31,6 +31,10 @@ class Account(RecordMixin, OwnedMixin, StateMixin, Base):
     number_of_employees: Mapped[int | None]
     description: Mapped[str | None] = mapped_column(Text)
     do_not_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The lead whose qualification created it (originatingleadid).
+    originating_lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("leads.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
 
     addresses: Mapped[list["Address"]] = relationship(
         foreign_keys="Address.account_id", cascade="all, delete-orphan", lazy="selectin",
@@ -56,6 +60,9 @@ class Contact(RecordMixin, OwnedMixin, StateMixin, Base):
     preferred_contact_method_code: Mapped[int] = mapped_column(SmallInteger, default=1)
     description: Mapped[str | None] = mapped_column(Text)
     do_not_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    originating_lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("leads.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
 
     addresses: Mapped[list["Address"]] = relationship(
         foreign_keys="Address.contact_id", cascade="all, delete-orphan", lazy="selectin",
@@ -116,3 +123,13 @@ class Lead(RecordMixin, OwnedMixin, StateMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     parent_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     parent_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    # What became of it and where it came from: the opportunity its qualification created
+    # (qualifyingopportunityid), and the campaign and campaign response it was made from (campaignid,
+    # relatedobjectid).
+    qualifying_opportunity_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("opportunities.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
+    campaign_response_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("activities.id", ondelete="SET NULL"), index=True
+    )

@@ -18,6 +18,8 @@ CUSTOMER_ENTITIES += ("quote", "order", "invoice")  # sales documents: user-owne
 ADMIN_ENTITIES += ("unit_group", "product", "price_list")  # sales catalogue: organisation-wide, kept by admins
 CUSTOMER_ENTITIES += ("knowledge_article",)  # service: user-owned articles (drafts seen by their writers)
 ADMIN_ENTITIES += ("site", "resource", "resource_group", "service")  # service scheduling: kept by admins
+ADMIN_ENTITIES += ("business_calendar", "sla", "contract_template")  # service levels: kept by admins
+CUSTOMER_ENTITIES += ("contract",)  # service: user-owned contracts
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -40,6 +42,7 @@ _DIRECTORY_READ.update({("competitor", "read"): ORG, ("sales_process", "read"): 
 _DIRECTORY_READ.update({(e, "read"): ORG for e in ("unit_group", "product", "price_list")})  # sales catalogue
 _DIRECTORY_READ.update({(e, "read"): ORG for e in (  # service: scheduling records; every published article
     "site", "resource", "resource_group", "service", "knowledge_article")})
+_DIRECTORY_READ.update({(e, "read"): ORG for e in ("business_calendar", "sla", "contract_template")})  # service
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Administrator": ("Every privilege on every entity, organisation-wide.",

@@ -16,12 +16,13 @@ from typing import Any, ClassVar
 from sqlalchemy import func, or_, select
 
 from crm_core import case_states as cs
+from crm_core.db.types import utcnow
 from crm_core.errors import Conflict, InvalidStateTransition, ValidationFailed
 from crm_core.models import Case, CaseResolution, Subject
 from crm_core.models.catalog import Product
 from crm_core.security import access
 from crm_core.security.privileges import Privilege
-from crm_core.services import listing, queues, routing
+from crm_core.services import case_slas, contract_usage, listing, queues, routing
 from crm_core.services.autonumber import next_number
 from crm_core.services.records import OwnerRef, RecordService
 
@@ -31,7 +32,8 @@ _OPTIONS = {"origin_code": cs.ORIGIN, "case_type_code": cs.CASE_TYPE, "priority_
 
 class CaseService(RecordService[Case]):
     entity_name = "case"
-    links: ClassVar[dict[str, str]] = {"primary_contact_id": "contact", "parent_case_id": "case"}
+    links: ClassVar[dict[str, str]] = {"primary_contact_id": "contact", "parent_case_id": "case",
+                                       "contract_id": "contract"}
     sortable: ClassVar[set[str]] = {"created_on", "modified_on", "title", "case_number", "priority_code"}
 
     # --- reads -------------------------------------------------------------------------------------
@@ -68,6 +70,8 @@ class CaseService(RecordService[Case]):
         routing.apply_routing(self.session, record)
         self.session.flush()
         self.session.info["audit_action"] = previous
+        case_slas.on_created(self.session, record, utcnow())
+        self.session.flush()
         self.uow.commit()
         return record
 
@@ -78,6 +82,10 @@ class CaseService(RecordService[Case]):
             if customer or creating:
                 self._set_customer(record, customer)
             super().apply(record, values, creating)
+            if creating or {"contract_id", "contract_line_id", "customer_id"} & (values.keys() | customer.keys()):
+                contract_usage.check_for_case(self.session, record)
+        if not creating:
+            case_slas.on_changed(self.session, record, set(values) | set(customer), utcnow())
 
     def validate(self, record: Case, values: dict[str, Any], creating: bool) -> None:
         record.title = (record.title or "").strip()
@@ -133,6 +141,14 @@ class CaseService(RecordService[Case]):
             self._reactivate(record)
         record.statecode, record.statuscode = new_state, new_status
         self.session.flush()
+        now = utcnow()
+        if new_state == cs.CANCELED:
+            case_slas.on_canceled(self.session, record, now)
+        elif current != cs.ACTIVE:
+            case_slas.on_reactivated(self.session, record, now)
+        else:
+            case_slas.on_changed(self.session, record, {"statuscode"}, now)
+        self.session.flush()
         self.uow.commit()
         return record
 
@@ -152,11 +168,15 @@ class CaseService(RecordService[Case]):
         self.uow.set_action("resolve")
         queues.remove_item(self.session, record)
         state, status = cs.RESOLUTION_COMPLETED
-        self.session.add(CaseResolution(
+        resolution = CaseResolution(
             id=uuid.uuid4(), case_id=record.id, subject=subject, description=description,
             time_spent_minutes=time_spent_minutes, case_statuscode=new_status, statecode=state, statuscode=status,
-        ))
+        )
+        self.session.add(resolution)
+        contract_usage.consume(self.session, record, resolution)
         record.statecode, record.statuscode = new_state, new_status
+        self.session.flush()
+        case_slas.on_resolved(self.session, record, resolution.resolved_on or utcnow())
         self.session.flush()
         self.uow.commit()
         return record
@@ -176,6 +196,8 @@ class CaseService(RecordService[Case]):
         queues.remove_item(self.session, record)
         record.master_id = master.id
         record.statecode, record.statuscode = cs.CANCELED, cs.MERGED
+        self.session.flush()
+        case_slas.on_canceled(self.session, record, utcnow())
         self.session.flush()
         self.uow.commit()
         return record
@@ -244,4 +266,5 @@ class CaseService(RecordService[Case]):
         )
         for resolution in self.session.scalars(completed):
             resolution.statecode, resolution.statuscode = cs.RESOLUTION_CANCELED
+            contract_usage.give_back(self.session, resolution)
         record.master_id = None

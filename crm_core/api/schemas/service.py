@@ -46,6 +46,11 @@ class _CaseFields(Strict):
     product_id: uuid.UUID | None = None
     parent_case_id: uuid.UUID | None = Field(default=None, description="An active case; no cycles.")
     description: str | None = None
+    sla_id: uuid.UUID | None = Field(default=None, description="An active SLA; by default the contract's, else "
+                                     "the organisation's default SLA.")
+    contract_id: uuid.UUID | None = Field(default=None, description="An active contract of the customer.")
+    contract_line_id: uuid.UUID | None = Field(default=None, description="A line of that contract with allotments "
+                                               "left, whose allotment resolving the case consumes.")
 
 
 class CaseCreate(_CaseFields, OwnerIn):
@@ -56,6 +61,8 @@ class CaseCreate(_CaseFields, OwnerIn):
 
 class CaseUpdate(_CaseFields):
     title: str | None = Field(default=None, min_length=1, max_length=200)
+    first_response_sent: bool | None = Field(default=None, description="true: the customer has had a first "
+                                             "response (a sent email or a completed outgoing call does it too).")
     customer_type: Literal["account", "contact"] | None = None
     customer_id: uuid.UUID | None = None
 
@@ -75,6 +82,11 @@ class CaseOut(StatefulOut):
     master_id: uuid.UUID | None = Field(description="The case this one was merged into.")
     description: str | None
     queue_id: uuid.UUID | None = Field(description="The queue the case waits in, if any.")
+    sla_id: uuid.UUID | None
+    first_response_sent: bool
+    first_response_on: datetime | None
+    contract_id: uuid.UUID | None
+    contract_line_id: uuid.UUID | None
 
 
 class ResolveIn(Strict):
