@@ -10,6 +10,7 @@ from crm_core.api.resource import Resource, build_router
 from crm_core.api.routes import (
     activities,
     catalog,
+    contracts,
     customers,
     marketing,
     sales,
@@ -17,6 +18,7 @@ from crm_core.api.routes import (
     security,
     service,
     service_catalog,
+    service_levels,
 )
 from crm_core.api.schemas.common import PROBLEM_RESPONSES
 
@@ -31,7 +33,7 @@ class MeOut(BaseModel):
 def resources() -> list[Resource]:
     return [*customers.RESOURCES, *security.RESOURCES, *activities.RESOURCES, *sales.RESOURCES, *service.RESOURCES,
             *catalog.RESOURCES, *sales_documents.RESOURCES, *marketing.RESOURCES,
-            *service_catalog.RESOURCES]
+            *service_catalog.RESOURCES, *service_levels.RESOURCES, *contracts.RESOURCES]
 
 
 def api_router() -> APIRouter:
@@ -54,4 +56,6 @@ def api_router() -> APIRouter:
     router.include_router(sales_documents.router)  # quote, order and invoice lines and lifecycles
     router.include_router(marketing.router)  # list members, campaign lists and distribution, responses
     router.include_router(service_catalog.router)  # knowledge: publish, versions, case links, as-email
+    router.include_router(service_levels.router)  # business calendars and SLAs: hours, closures, items
+    router.include_router(contracts.router)  # contracts: lines, lifecycle, what a customer may open cases under
     return router
