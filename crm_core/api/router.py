@@ -46,6 +46,7 @@ def api_router() -> APIRouter:
                      roles=list(p.role_names), team_ids=sorted(str(t) for t in p.team_ids))
 
     router.include_router(service_catalog.search_router)  # before /knowledge-articles/{id} takes it
+    router.include_router(contracts.early_router)  # before /contracts/{id} takes /contracts/available
     for res in resources():
         router.include_router(build_router(res))
     router.include_router(security.router)
