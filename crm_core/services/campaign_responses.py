@@ -23,7 +23,7 @@ from crm_core.db.unit_of_work import SharedWork, UnitOfWork
 from crm_core.entities import entity
 from crm_core.errors import Conflict, NotFound, ValidationFailed
 from crm_core.marketing_states import RESPONSE_CLOSED
-from crm_core.models import Campaign, CampaignResponse, CampaignResponseConversion, Lead
+from crm_core.models import Campaign, CampaignResponse, CampaignResponseConversion
 from crm_core.security import access
 from crm_core.security.principal import Principal
 from crm_core.security.privileges import Privilege
@@ -177,10 +177,7 @@ class CampaignResponseService:
             if kind == "lead":
                 values["company_name"] = values["company_name"] or record.company_name
         values.update({k: v for k, v in options.items() if k in _LEAD_OPTIONS and v is not None})
-        if hasattr(Lead, "campaign_id"):
-            values["campaign_id"] = response.regarding_id
-        if hasattr(Lead, "related_object_id"):
-            values["related_object_id"] = response.id
+        values["campaign_id"], values["campaign_response_id"] = response.regarding_id, response.id
         lead = LeadService(shared, self.principal).create(values)
         return lead.id
 

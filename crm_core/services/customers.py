@@ -111,7 +111,8 @@ class ContactService(_WithAddresses, RecordService[Contact]):
 
 class LeadService(RecordService[Lead]):
     entity_name = "lead"
-    links: ClassVar[dict[str, str]] = {"parent_account_id": "account", "parent_contact_id": "contact"}
+    links: ClassVar[dict[str, str]] = {"parent_account_id": "account", "parent_contact_id": "contact",
+                                       "campaign_id": "campaign"}
     sortable: ClassVar[set[str]] = {"created_on", "modified_on", "subject"}
 
     def validate(self, record: Lead, values: dict[str, Any], creating: bool) -> None:

@@ -206,7 +206,7 @@ class LeadService(customers.LeadService):
                 "estimated_value": lead.estimated_amount, "description": lead.description,
                 "originating_lead_id": lead.id,
             })
-            result.opportunity_id = opportunity.id
+            result.opportunity_id = links["qualifying_opportunity_id"] = opportunity.id
             result.created.append("opportunity")
         self.apply(lead, links, creating=False)
         lead.statecode, lead.statuscode = LEAD.resolve(QUALIFIED, None)
@@ -234,7 +234,7 @@ class LeadService(customers.LeadService):
         if not (lead.company_name or "").strip():
             raise ValidationFailed.field("create_account", "the lead has no company name to make an account of")
         return {"name": lead.company_name, "email_address1": lead.email_address1, "telephone1": lead.telephone1,
-                "website_url": lead.website_url}
+                "website_url": lead.website_url, "originating_lead_id": lead.id}
 
     @staticmethod
     def _contact_values(lead: Lead, parent_account_id: uuid.UUID | None) -> dict[str, Any]:
@@ -242,7 +242,7 @@ class LeadService(customers.LeadService):
             raise ValidationFailed.field("create_contact", "the lead has no last name to make a contact of")
         return {"first_name": lead.first_name, "last_name": lead.last_name, "job_title": lead.job_title,
                 "email_address1": lead.email_address1, "telephone1": lead.telephone1,
-                "parent_account_id": parent_account_id}
+                "parent_account_id": parent_account_id, "originating_lead_id": lead.id}
 
     @staticmethod
     def _opportunity_customer(lead: Lead, options: QualifyOptions, result: Qualified) -> tuple[str, uuid.UUID]:

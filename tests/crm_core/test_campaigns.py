@@ -266,8 +266,10 @@ def test_convert_a_response_to_a_lead_closes_it(client, admin: TestUser) -> None
     assert (lead["subject"], lead["company_name"], lead["email_address1"]) == ("Interested", "Fabrikam",
                                                                                "jo@fabrikam.com")
     assert (lead["first_name"], lead["last_name"]) == ("Jo", "Jones")
-    if "campaign_id" in lead:
-        assert lead["campaign_id"] == c["id"]
+    # The lead names where it came from: the campaign, and the response it was converted from.
+    assert (lead["campaign_id"], lead["campaign_response_id"]) == (c["id"], resp["id"])
+    assert client.get("/api/v1/leads", params={"campaign_id": c["id"]}, headers=admin.headers).json()["items"][0][
+        "id"] == lead["id"]
     problem(client.post(f"{R}/{resp['id']}/convert", json={"to": "lead"}, headers=admin.headers), 409)
     assert client.get(f"{R}/{resp['id']}", headers=admin.headers).json()["converted_to"] == body["created"]
 

@@ -37,6 +37,7 @@ def test_qualify_creates_account_contact_and_opportunity_and_links_them(client, 
     assert (out["lead"]["statecode"], out["lead"]["statuscode"], out["lead"]["state"]) == (1, 3, "Qualified")
     assert out["lead"]["parent_account_id"] == out["account_id"]
     assert out["lead"]["parent_contact_id"] == out["contact_id"]
+    assert out["lead"]["qualifying_opportunity_id"] == out["opportunity_id"]
 
     account = _get(client, admin, "accounts", out["account_id"])
     assert (account["name"], account["email_address1"]) == ("Adventure Works", "jane@adventure-works.com")
@@ -44,6 +45,8 @@ def test_qualify_creates_account_contact_and_opportunity_and_links_them(client, 
     contact = _get(client, admin, "contacts", out["contact_id"])
     assert (contact["full_name"], contact["job_title"]) == ("Jane Doe", "Buyer")
     assert contact["parent_account_id"] == out["account_id"]
+    # Each record the qualification made points back at the lead.
+    assert account["originating_lead_id"] == contact["originating_lead_id"] == lead["id"]
     opp = _get(client, admin, "opportunities", out["opportunity_id"])
     assert (opp["name"], opp["customer_type"], opp["customer_id"]) == ("50 bikes", "account", out["account_id"])
     assert opp["originating_lead_id"] == lead["id"]

@@ -70,6 +70,7 @@ class AccountOut(StatefulOut):
     description: str | None
     do_not_email: bool
     addresses: list[AddressOut]
+    originating_lead_id: uuid.UUID | None = Field(description="The lead whose qualification created it.")
 
 
 class _ContactFields(Strict):
@@ -113,6 +114,7 @@ class ContactOut(StatefulOut):
     description: str | None
     do_not_email: bool
     addresses: list[AddressOut]
+    originating_lead_id: uuid.UUID | None = Field(description="The lead whose qualification created it.")
 
 
 class _LeadFields(Strict):
@@ -129,6 +131,7 @@ class _LeadFields(Strict):
     description: str | None = None
     parent_account_id: uuid.UUID | None = None
     parent_contact_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = Field(default=None, description="The campaign the lead came from.")
 
 
 class LeadCreate(_LeadFields, OwnerIn):
@@ -155,5 +158,6 @@ class LeadOut(StatefulOut):
     description: str | None
     parent_account_id: uuid.UUID | None
     parent_contact_id: uuid.UUID | None
-
-
+    campaign_id: uuid.UUID | None
+    campaign_response_id: uuid.UUID | None = Field(description="The campaign response it was converted from.")
+    qualifying_opportunity_id: uuid.UUID | None = Field(description="The opportunity its qualification created.")
