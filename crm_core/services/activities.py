@@ -30,7 +30,7 @@ from crm_core.errors import Conflict, ValidationFailed
 from crm_core.models import Activity, ActivityType, Email, Task
 from crm_core.security.principal import Principal
 from crm_core.security.privileges import Privilege
-from crm_core.services import listing
+from crm_core.services import case_slas, listing, queues
 from crm_core.services.activity_display import describe
 from crm_core.services.activity_parties import parse_parties, replace_parties
 from crm_core.services.activity_types import custom_type, validate_custom_fields
@@ -182,6 +182,11 @@ class ActivityService(RecordService[Activity]):
             if isinstance(record, Task):
                 record.percent_complete = 100
         record.occurred_on = occurred_on(record, kind)
+        if new_state in (COMPLETED, CANCELED):
+            queues.remove_item(self.session, record)  # a closed activity waits in no queue
+        if new_state == COMPLETED and record.direction_outgoing and record.regarding_type == "case":
+            # A sent email or a call made to the customer is the case's first response (its SLA KPI).
+            case_slas.on_answered(self.session, record.regarding_id, utcnow())  # type: ignore[arg-type]
         self.session.flush()
         self.uow.commit()
         describe(self.session, self.principal, [record])

@@ -87,6 +87,15 @@ def test_activities_queue_too_but_closed_records_do_not(client, admin: TestUser)
     assert _items(client, admin, queue) == []
 
 
+def test_completing_or_canceling_an_activity_takes_it_out_of_its_queue(client, admin: TestUser) -> None:
+    queue = _queue(client, admin)
+    for verb in ("complete", "cancel"):
+        task = created(client, admin, "activities", {"activity_type": "task", "subject": f"To {verb}"})
+        assert _add(client, admin, queue, task, "activity").status_code == 201
+        assert client.post(f"/api/v1/activities/{task['id']}/{verb}", headers=admin.headers).status_code == 200
+        assert _items(client, admin, queue) == []
+
+
 def test_an_inactive_queue_takes_no_items(client, admin: TestUser) -> None:
     queue = _queue(client, admin)
     client.post(f"{Q}/{queue['id']}/deactivate", headers=admin.headers)
