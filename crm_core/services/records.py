@@ -18,7 +18,7 @@ from crm_core.models import RecordShare, Team, User
 from crm_core.security import access
 from crm_core.security.principal import Principal
 from crm_core.security.privileges import Privilege, mask_privileges, share_mask
-from crm_core.services import activity_links, listing
+from crm_core.services import activity_links, dependents, listing
 
 M = TypeVar("M")
 
@@ -89,6 +89,7 @@ class RecordService(Generic[M]):
     def delete(self, record_id: uuid.UUID) -> None:
         record = self.get(record_id, Privilege.DELETE)
         self.before_delete(record)
+        dependents.refuse_if_used(self.session, record, self.entity_name.replace("_", " "))
         if self.spec.activity_enabled:
             activity_links.on_record_deleted(self.session, self.entity_name, record_id)
         self.session.execute(

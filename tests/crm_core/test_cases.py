@@ -123,10 +123,16 @@ def test_unknown_subject_and_product_are_refused(client, admin: TestUser) -> Non
     problem(client.post(C, json={**base, "product_id": missing}, headers=admin.headers), 422, "product_id")
 
 
-def test_deleting_a_customer_with_cases_is_refused(client, admin: TestUser) -> None:
+def test_deleting_a_customer_with_cases_is_refused_naming_them(client, admin: TestUser) -> None:
     account = _account(client, admin)
-    _case(client, admin, account)
-    problem(client.delete(f"/api/v1/accounts/{account['id']}", headers=admin.headers), 409)
+    first, second = _case(client, admin, account), _case(client, admin, account)
+    body = problem(client.delete(f"/api/v1/accounts/{account['id']}", headers=admin.headers), 409)
+    numbers = sorted([first["case_number"], second["case_number"]])
+    assert body["used_by"] == [{"collection": "cases", "count": 2, "examples": numbers}]
+    assert f"cases (2: {numbers[0]}, {numbers[1]})" in body["detail"]
+    for case in (first, second):
+        assert client.delete(f"{C}/{case['id']}", headers=admin.headers).status_code == 204
+    assert client.delete(f"/api/v1/accounts/{account['id']}", headers=admin.headers).status_code == 204
 
 
 def test_cases_follow_the_security_model(client, org: OrgBuilder) -> None:

@@ -204,8 +204,9 @@ def test_header_rules(client, admin: TestUser) -> None:
     assert (r.json()["customer_type"], r.json()["customer_id"]) == ("account", s["account"]["id"])
     found = client.get("/api/v1/quotes", params={"customer_id": s["account"]["id"]}, headers=admin.headers).json()
     assert [x["id"] for x in found["items"]] == [q["id"]]
-    # A customer with documents cannot be deleted from under them.
-    problem(client.delete(f"/api/v1/accounts/{s['account']['id']}", headers=admin.headers), 409)
+    # A customer with documents cannot be deleted from under them, and the refusal names them.
+    body = problem(client.delete(f"/api/v1/accounts/{s['account']['id']}", headers=admin.headers), 409)
+    assert {"collection": "quotes", "count": 1, "examples": [q["quote_number"]]} in body["used_by"]
 
 
 def test_a_new_price_list_reprices_the_lines_that_follow_it(client, admin: TestUser) -> None:
