@@ -5,6 +5,7 @@ import inspect
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -23,6 +24,16 @@ class FilterField:
     type: type
     ops: tuple[listing.Op, ...] = (listing.Op.EQ,)
     column: str | None = None  # defaults to name
+
+
+# The filters every collection of owned records offers: state, owner, and when it was made or changed.
+CHANGED_FILTERS = [FilterField("created_on", datetime, (listing.Op.GTE, listing.Op.LTE)),
+                   FilterField("modified_on", datetime, (listing.Op.GTE, listing.Op.LTE))]
+OWNED_FILTERS = [
+    FilterField("statecode", int), FilterField("statuscode", int),
+    FilterField("owning_user_id", uuid.UUID), FilterField("owning_team_id", uuid.UUID),
+    FilterField("owning_business_unit_id", uuid.UUID), *CHANGED_FILTERS,
+]
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ The three collections come from Resource declarations, with their lifecycle verb
 of a unit group and the items of a price list."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Response, status
 
 from crm_core.api.deps import CallerDep
-from crm_core.api.resource import FilterField, Resource, Verb
+from crm_core.api.resource import CHANGED_FILTERS, FilterField, Resource, Verb
 from crm_core.api.schemas.catalog import (
     PriceListCreate,
     PriceListItemCreate,
@@ -32,11 +32,7 @@ from crm_core.services.catalog import ProductService, UnitGroupService
 from crm_core.services.listing import Op
 from crm_core.services.price_lists import PriceListService
 
-_COMMON = [
-    FilterField("statecode", int),
-    FilterField("created_on", datetime, (Op.GTE, Op.LTE)),
-    FilterField("modified_on", datetime, (Op.GTE, Op.LTE)),
-]
+_COMMON = [FilterField("statecode", int), *CHANGED_FILTERS]
 _ACTIVE_VERBS = [
     Verb("activate", 0, "Activate (statecode 0, Active)"),
     Verb("deactivate", 1, "Deactivate (statecode 1, Inactive): read-only, offered to nothing new"),

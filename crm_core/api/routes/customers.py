@@ -1,9 +1,9 @@
 """/accounts, /contacts and /leads."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
-from crm_core.api.resource import FilterField, Resource, Verb
+from crm_core.api.resource import OWNED_FILTERS, FilterField, Resource, Verb
 from crm_core.api.schemas.customers import (
     AccountCreate,
     AccountOut,
@@ -19,14 +19,7 @@ from crm_core.services.customers import AccountService, ContactService
 from crm_core.services.leads import LeadService  # sales: duplicate detection and the lead lifecycle
 from crm_core.services.listing import Op
 
-_COMMON = [
-    FilterField("statecode", int),
-    FilterField("owning_user_id", uuid.UUID),
-    FilterField("owning_team_id", uuid.UUID),
-    FilterField("owning_business_unit_id", uuid.UUID),
-    FilterField("created_on", datetime, (Op.GTE, Op.LTE)),
-    FilterField("modified_on", datetime, (Op.GTE, Op.LTE)),
-]
+_COMMON = OWNED_FILTERS
 _ACTIVE_VERBS = [
     Verb("activate", 0, "Activate (statecode 0, Active)"),
     Verb("deactivate", 1, "Deactivate (statecode 1, Inactive)"),

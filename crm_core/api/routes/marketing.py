@@ -5,13 +5,13 @@ counts, copy to static, a campaign's lists and the distribution of its campaign 
 response collection (a thin view of the activities of type campaign_response, see services/campaign_responses)."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
 from crm_core.api.deps import CallerDep
-from crm_core.api.resource import FilterField, Resource, Verb, render_record
+from crm_core.api.resource import OWNED_FILTERS, FilterField, Resource, Verb, render_record
 from crm_core.api.schemas.common import Page
 from crm_core.api.schemas.marketing import (
     CampaignCreate,
@@ -53,20 +53,13 @@ from crm_core.services.marketing_lists import MarketingListService
 from crm_core.services.quick_campaigns import QuickCampaignService
 from crm_core.services.records import OwnerRef
 
-_OWNED = [
-    FilterField("statecode", int), FilterField("statuscode", int),
-    FilterField("owning_user_id", uuid.UUID), FilterField("owning_team_id", uuid.UUID),
-    FilterField("owning_business_unit_id", uuid.UUID),
-    FilterField("created_on", datetime, (Op.GTE, Op.LTE)), FilterField("modified_on", datetime, (Op.GTE, Op.LTE)),
-]
-
 RESOURCES = [
     Resource(
         "marketing_list", MarketingListService, MarketingListCreate, MarketingListUpdate, MarketingListOut,
         tag="marketing-lists",
         verbs=[Verb("activate", 0, "Activate (statecode 0, Active)"),
                Verb("deactivate", 1, "Deactivate (statecode 1, Inactive): read-only until activated")],
-        filters=[*_OWNED, FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("member_type", str),
+        filters=[*OWNED_FILTERS, FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("member_type", str),
                  FilterField("is_dynamic", bool), FilterField("locked", bool)],
     ),
     Resource(
@@ -78,14 +71,14 @@ RESOURCES = [
                Verb("deactivate", 1, "Inactive (statecode 1, status 6): read-only until activated",
                     CAMPAIGN_INACTIVE),
                Verb("activate", 0, "Active again, as Proposed (status 0)", CAMPAIGN_PROPOSED)],
-        filters=[*_OWNED, FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("type_code", int),
+        filters=[*OWNED_FILTERS, FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("type_code", int),
                  FilterField("code_name", str), FilterField("proposed_start", date, (Op.GTE, Op.LTE)),
                  FilterField("actual_start", date, (Op.GTE, Op.LTE))],
     ),
     Resource(
         "quick_campaign", QuickCampaignService, QuickCampaignCreate, QuickCampaignUpdate, QuickCampaignOut,
         tag="quick-campaigns",
-        filters=[*_OWNED, FilterField("list_id", uuid.UUID), FilterField("activity_type", str),
+        filters=[*OWNED_FILTERS, FilterField("list_id", uuid.UUID), FilterField("activity_type", str),
                  FilterField("name", str, (Op.EQ, Op.CONTAINS))],
     ),
 ]

@@ -5,13 +5,13 @@ The collections come from Resource declarations; `router` adds the verbs that ta
 something other than the record. (Leads' own collection is declared in routes/customers.py.)"""
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Response, status
 
 from crm_core.api.deps import CallerDep
-from crm_core.api.resource import FilterField, Resource, Verb, render_record
+from crm_core.api.resource import OWNED_FILTERS, FilterField, Resource, Verb, render_record
 from crm_core.api.schemas.customers import LeadOut
 from crm_core.api.schemas.sales import (
     CompetitorCreate,
@@ -46,9 +46,7 @@ RESOURCES = [
         verbs=[Verb("reopen", 0, "Reopen a won or lost opportunity (Open, In Progress; its close record is "
                                  "canceled)")],
         filters=[
-            FilterField("statecode", int), FilterField("statuscode", int),
-            FilterField("owning_user_id", uuid.UUID), FilterField("owning_team_id", uuid.UUID),
-            FilterField("owning_business_unit_id", uuid.UUID),
+            *OWNED_FILTERS,
             FilterField("name", str, (Op.EQ, Op.CONTAINS)),
             FilterField("customer_type", str), FilterField("customer_id", uuid.UUID),
             FilterField("originating_lead_id", uuid.UUID),
@@ -56,7 +54,6 @@ RESOURCES = [
             FilterField("opportunity_rating_code", int),
             FilterField("estimated_close_date", date, (Op.GTE, Op.LTE)),
             FilterField("close_probability", int, (Op.GTE, Op.LTE)),
-            FilterField("created_on", datetime, (Op.GTE, Op.LTE)),
         ],
     ),
     Resource(

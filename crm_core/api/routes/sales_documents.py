@@ -2,13 +2,12 @@
 audit), their lines (`/{collection}/{id}/lines`) and their lifecycle actions."""
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response, status
 
 from crm_core.api.deps import CallerDep
-from crm_core.api.resource import FilterField, Resource, render_record
+from crm_core.api.resource import OWNED_FILTERS, FilterField, Resource, render_record
 from crm_core.api.schemas.sales_documents import (
     CloseQuoteIn,
     FulfillOrderIn,
@@ -36,17 +35,11 @@ from crm_core.services.quotes import QuoteService
 from crm_core.services.sales_documents import SalesDocumentService
 
 _COMMON = [
-    FilterField("statecode", int),
-    FilterField("statuscode", int),
-    FilterField("owning_user_id", uuid.UUID),
-    FilterField("owning_team_id", uuid.UUID),
-    FilterField("owning_business_unit_id", uuid.UUID),
+    *OWNED_FILTERS,
     FilterField("customer_id", uuid.UUID),
     FilterField("opportunity_id", uuid.UUID),
     FilterField("price_list_id", uuid.UUID),
     FilterField("name", str, (Op.EQ, Op.CONTAINS)),
-    FilterField("created_on", datetime, (Op.GTE, Op.LTE)),
-    FilterField("modified_on", datetime, (Op.GTE, Op.LTE)),
 ]
 
 RESOURCES = [

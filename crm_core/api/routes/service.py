@@ -5,13 +5,12 @@ set-state, verbs, audit); `router` adds the verbs that take a body or answer som
 record: resolve, merge, route, a case's resolutions, queue members, queue items and their pick/release."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
 from crm_core.api.deps import CallerDep
-from crm_core.api.resource import FilterField, Resource, Verb, render_record
+from crm_core.api.resource import OWNED_FILTERS, FilterField, Resource, Verb, render_record
 from crm_core.api.schemas.common import Page
 from crm_core.api.schemas.service import (
     CaseCreate,
@@ -41,13 +40,6 @@ from crm_core.services.queues import ItemQuery, QueueItemService, QueueService
 from crm_core.services.routing import RoutingRuleService
 from crm_core.services.subjects import SubjectService
 
-_OWNED = [
-    FilterField("statecode", int), FilterField("statuscode", int),
-    FilterField("owning_user_id", uuid.UUID), FilterField("owning_team_id", uuid.UUID),
-    FilterField("owning_business_unit_id", uuid.UUID),
-    FilterField("created_on", datetime, (Op.GTE, Op.LTE)), FilterField("modified_on", datetime, (Op.GTE, Op.LTE)),
-]
-
 RESOURCES = [
     Resource(
         "subject", SubjectService, SubjectCreate, SubjectUpdate, SubjectOut, tag="subjects",
@@ -58,7 +50,7 @@ RESOURCES = [
         verbs=[Verb("cancel", CANCELED, "Cancel a case (Canceled 6); refused while it has active child cases",
                     CANCELED_STATUS),
                Verb("reactivate", ACTIVE, "Reactivate a resolved or canceled case (In Progress 1)")],
-        filters=[*_OWNED, FilterField("case_number", str), FilterField("title", str, (Op.EQ, Op.CONTAINS)),
+        filters=[*OWNED_FILTERS, FilterField("case_number", str), FilterField("title", str, (Op.EQ, Op.CONTAINS)),
                  FilterField("customer_id", uuid.UUID), FilterField("primary_contact_id", uuid.UUID),
                  FilterField("subject_id", uuid.UUID), FilterField("product_id", uuid.UUID),
                  FilterField("parent_case_id", uuid.UUID), FilterField("master_id", uuid.UUID),
@@ -68,7 +60,7 @@ RESOURCES = [
     Resource(
         "queue", QueueService, QueueCreate, QueueUpdate, QueueOut, tag="queues",
         verbs=[Verb("activate", 0, "Activate a queue"), Verb("deactivate", 1, "Deactivate a queue")],
-        filters=[*_OWNED, FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("queue_view_type", int),
+        filters=[*OWNED_FILTERS, FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("queue_view_type", int),
                  FilterField("email_address", str)],
     ),
     Resource(
