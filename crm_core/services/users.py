@@ -7,9 +7,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from sqlalchemy import select
+
 from crm_core.db import column_limits
 from crm_core.errors import Conflict, CrmError, ValidationFailed
-from crm_core.models import User
+from crm_core.models import Resource, User
 from crm_core.security.privileges import Privilege
 from crm_core.services import directory, listing
 from crm_core.services.business_units import existing_unit, move_owned_records, require_unit_in_reach
@@ -111,3 +113,6 @@ class UserService(RecordService[User]):
         self.uow.set_action("change_business_unit")
         user.business_unit_id = unit_id
         move_owned_records(self.session, "owning_user_id", user.id, unit_id)
+        # His resource (what the service calendar books him as) is in his business unit, so it moves too.
+        for resource in self.session.scalars(select(Resource).where(Resource.user_id == user.id)):
+            resource.business_unit_id = unit_id

@@ -73,6 +73,11 @@ def test_a_user_resource_points_at_the_user_takes_his_name_and_unit(client, org:
     problem(client.post(f"{API}/resources", json={"kind": "equipment"}, headers=admin.headers), 422, "name")
     problem(client.patch(f"{API}/resources/{res['id']}", json={"business_unit_id": str(org.root_id)},
                          headers=admin.headers), 422, "business_unit_id")
+    # When the user moves to another business unit, his resource goes with him.
+    r = client.patch(f"{API}/users/{agent.id}", json={"business_unit_id": str(org.root_id)}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    moved = client.get(f"{API}/resources/{res['id']}", headers=admin.headers).json()
+    assert moved["business_unit_id"] == str(org.root_id)
 
 
 def test_only_facilities_have_a_capacity_and_kinds_do_not_change(client, admin: TestUser) -> None:
