@@ -1,0 +1,1 @@
+"""Mail sources: where raw messages come from (IMAP now; EWS and Graph later; local Maildir and mbox)."""

@@ -1,0 +1,160 @@
+"""The few IMAP commands the sync needs, issued through imaplib (imapclient's `_imap`) because imapclient
+cannot send them as RFC 7162 wants: EXAMINE with a (QRESYNC (uidvalidity modseq)) parameter, whose answer
+carries VANISHED (EARLIER) and FETCH responses, and UID FETCH over a range with CHANGEDSINCE.
+
+Every command is appended to `log` (its name only), so a caller can see what a sync cost."""
+
+import datetime as dt
+import imaplib
+from dataclasses import dataclass, field
+from typing import Any
+
+from imapclient import imap_utf7
+from imapclient.response_parser import parse_fetch_response
+
+from mailbridge.errors import FolderMissing, ProtocolError
+from mailbridge.sources.imap.state import Flags, from_sequence_set
+
+SESSION_FLAGS = {"\\recent"}  # per-session, changes without a MODSEQ: never part of what we compare
+
+
+@dataclass
+class Selected:
+    """What EXAMINE told us. `changed` and `vanished` are only filled by a QRESYNC EXAMINE."""
+
+    uidvalidity: int
+    uidnext: int
+    exists: int
+    highestmodseq: int | None
+    changed: dict[int, Flags] = field(default_factory=dict)
+    vanished: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    flags: Flags
+    internal_date: dt.datetime | None
+    raw: bytes | None
+
+
+def quote_folder(folder: str) -> bytes:
+    encoded = imap_utf7.encode(folder)
+    return b'"' + encoded.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def normalise_flags(flags: Any) -> Flags:
+    items = flags if isinstance(flags, tuple | list) else ()
+    out = {(f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)) for f in items}
+    return frozenset(f for f in out if f.lower() not in SESSION_FLAGS)
+
+
+def _int(values: list[Any], name: str) -> int | None:
+    for value in reversed(values or []):
+        if value is None:
+            continue
+        text = value.decode() if isinstance(value, bytes) else str(value)
+        try:
+            return int(text.split()[0])
+        except (ValueError, IndexError):
+            raise ProtocolError(f"unreadable {name} in the server's answer: {text[:50]!r}") from None
+    return None
+
+
+class Protocol:
+    """Commands on one logged-in imaplib connection."""
+
+    def __init__(self, imap: imaplib.IMAP4) -> None:
+        self.imap = imap
+        self.log: list[str] = []
+
+    def _run(self, name: str, *args: str | bytes) -> list[Any]:
+        self.log.append(name if name != "UID" else f"UID {args[0]!s}")
+        typ, data = self.imap._simple_command(name, *args)
+        if typ != "OK":
+            text = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
+            raise ProtocolError(f"{name} failed: {text[:200]}")
+        return data
+
+    def examine(self, folder: str, parameters: str | None = None) -> Selected:
+        """Read-only SELECT (we never change a mailbox), optionally with CONDSTORE or QRESYNC parameters."""
+        imap = self.imap
+        imap.untagged_responses = {}
+        imap.is_readonly = True
+        self.log.append("EXAMINE")
+        args: list[str | bytes] = [quote_folder(folder)] + ([parameters] if parameters else [])
+        typ, data = imap._simple_command("EXAMINE", *args)
+        if typ != "OK":
+            imap.state = "AUTH"
+            text = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
+            if "NONEXISTENT" in text.upper() or "exist" in text.lower():
+                raise FolderMissing(f"folder {folder!r} does not exist: {text[:200]}")
+            raise ProtocolError(f"EXAMINE {folder!r} failed: {text[:200]}")
+        imap.state = "SELECTED"
+        untagged = imap.untagged_responses
+        uidvalidity = _int(untagged.get("UIDVALIDITY", []), "UIDVALIDITY")
+        if uidvalidity is None:
+            raise ProtocolError(f"{folder!r}: the server sent no UIDVALIDITY")
+        modseq = None if "NOMODSEQ" in untagged else _int(untagged.get("HIGHESTMODSEQ", []), "HIGHESTMODSEQ")
+        selected = Selected(
+            uidvalidity=uidvalidity,
+            uidnext=_int(untagged.get("UIDNEXT", []), "UIDNEXT") or 0,
+            exists=_int(untagged.get("EXISTS", []), "EXISTS") or 0,
+            highestmodseq=modseq,
+        )
+        selected.changed = {f.uid: f.flags for f in self._parse_fetch(untagged.pop("FETCH", []))}
+        selected.vanished = self._parse_vanished(untagged.pop("VANISHED", []))
+        return selected
+
+    def uid_fetch(self, uids: str, items: str, modifiers: str | None = None) -> tuple[list[Fetched], set[int]]:
+        """UID FETCH; returns the messages and any VANISHED uids the server sent with them."""
+        self.imap.untagged_responses.pop("FETCH", None)
+        self.imap.untagged_responses.pop("VANISHED", None)
+        self._run("UID", "FETCH", uids, items, *([modifiers] if modifiers else []))
+        fetched = self._parse_fetch(self.imap.untagged_responses.pop("FETCH", []))
+        return fetched, self._parse_vanished(self.imap.untagged_responses.pop("VANISHED", []))
+
+    def uid_search_all(self) -> set[int]:
+        self.imap.untagged_responses.pop("SEARCH", None)
+        self._run("UID", "SEARCH", "ALL")
+        found: set[int] = set()
+        for line in self.imap.untagged_responses.pop("SEARCH", []):
+            if isinstance(line, bytes):
+                found.update(int(x) for x in line.split() if x.isdigit())
+        return found
+
+    @staticmethod
+    def _parse_fetch(data: list[Any]) -> list[Fetched]:
+        if not data or data == [None]:
+            return []
+        try:
+            parsed = parse_fetch_response(data, normalise_times=False, uid_is_key=False)
+        except Exception as exc:
+            raise ProtocolError(f"unreadable FETCH response: {exc}") from exc
+        out: list[Fetched] = []
+        for item in parsed.values():
+            uid = item.get(b"UID")
+            if not isinstance(uid, int):
+                continue  # an unsolicited FETCH without UID: nothing we can key on
+            date = item.get(b"INTERNALDATE")
+            body = item.get(b"BODY[]")
+            out.append(Fetched(
+                uid=uid,
+                flags=normalise_flags(item.get(b"FLAGS")),
+                internal_date=date.astimezone(dt.UTC) if isinstance(date, dt.datetime) and date.tzinfo else None,
+                raw=body if isinstance(body, bytes) else None,
+            ))
+        return out
+
+    @staticmethod
+    def _parse_vanished(data: list[Any]) -> set[int]:
+        uids: set[int] = set()
+        for line in data:
+            if not isinstance(line, bytes):
+                continue
+            text = line.decode("ascii", "replace").replace("(EARLIER)", "").strip()
+            try:
+                uids.update(from_sequence_set(text))
+            except ValueError as exc:
+                raise ProtocolError(f"unreadable VANISHED response: {text[:80]!r}") from exc
+        return uids

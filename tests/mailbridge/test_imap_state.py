@@ -1,0 +1,35 @@
+"""The stored IMAP folder state: compact, exact, and refused when it cannot be read."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailbridge.errors import CursorInvalid
+from mailbridge.sources.imap import FolderState
+from mailbridge.sources.imap.state import from_sequence_set, to_sequence_set
+
+
+def test_sequence_sets() -> None:
+    assert to_sequence_set([5, 1, 2, 3, 9, 10]) == "1:3,5,9:10"
+    assert from_sequence_set("1:3,5,9:10") == [1, 2, 3, 5, 9, 10]
+    assert from_sequence_set("7:*", star=9) == [7, 8, 9]
+    assert to_sequence_set([]) == ""
+
+
+@given(st.dictionaries(st.integers(1, 5000), st.frozensets(st.sampled_from(["\\Seen", "\\Flagged", "$Label1"]))))
+def test_state_round_trips_through_its_stored_form(flags: dict[int, frozenset[str]]) -> None:
+    state = FolderState("INBOX", 42, 5001, 77, flags)
+    assert FolderState.from_dict(state.to_dict()) == state
+
+
+def test_a_large_folder_is_stored_compactly() -> None:
+    flags = {uid: frozenset({"\\Seen"}) if uid % 1000 else frozenset() for uid in range(1, 50_001)}
+    stored = FolderState("INBOX", 1, 50_001, 9, flags).to_dict()
+    assert len(str(stored)) < 2000
+
+
+@pytest.mark.parametrize("broken", [{}, {"v": 99}, {"v": 1, "folder": "INBOX", "uidvalidity": "x", "uidnext": 1,
+                                                        "uids": "", "flags": {}}])
+def test_an_unreadable_state_is_cursor_invalid(broken: dict[str, object]) -> None:
+    with pytest.raises(CursorInvalid):
+        FolderState.from_dict(broken)
