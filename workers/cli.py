@@ -119,6 +119,41 @@ def token_create(
     print(token)
 
 
+@app.command()
+def tick(
+    now: Annotated[str | None, typer.Option(help="The instant to run for, ISO 8601 (UTC if no offset); "
+                                                 "default: now. For catching up or trying out.")] = None,
+) -> None:
+    """Run the time-driven chores once: knowledge articles published or expired at their dates, SLA clocks that
+    reached their warning or failure time, contracts that start or expire. The workers run this every minute."""
+    from datetime import UTC, datetime
+
+    from crm_core.db.engine import make_engine, make_session_factory
+    from crm_core.hooks import install
+    from workers import due_work
+
+    try:
+        at = datetime.fromisoformat(now) if now else None
+    except ValueError:
+        err.print(f"[red]error:[/red] --now {now!r} is not an ISO 8601 time (such as 2026-11-24T09:00:00+01:00)")
+        raise typer.Exit(1) from None
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    install(factory)
+    try:
+        results = due_work.run_due(factory, at)
+    finally:
+        engine.dispose()
+    for r in results:
+        status = f"[red]failed: {r.error}[/red]" if r.error else f"{r.changed} changed"
+        console.print(f"{r.chore.name:<12} {status}  [dim]({r.chore.description})[/dim]", highlight=False)
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
 @demo_app.command("load")
 def demo_load(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if data exists.")] = False,

@@ -15,9 +15,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm_core.case_states import KPI_STATUS
 from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check
 from crm_core.db.types import utcnow
 from crm_core.models.queues import QueueItem
+from crm_core.models.service_levels import SlaKpiInstance
 
 
 class Case(RecordMixin, OwnedMixin, StateMixin, Base):
@@ -47,6 +49,11 @@ class Case(RecordMixin, OwnedMixin, StateMixin, Base):
 
     # The queue it waits in, if any (read-only here: queue items are changed by the queue service).
     queue_item: Mapped[QueueItem | None] = relationship(viewonly=True, lazy="selectin", uselist=False)
+    # Its SLA clocks, newest first (read-only here: crm_core.services.case_slas starts and stops them).
+    sla_kpis: Mapped[list[SlaKpiInstance]] = relationship(
+        viewonly=True, lazy="selectin",
+        order_by=(SlaKpiInstance.created_on.desc(), SlaKpiInstance.started_on.desc()),
+    )
 
     __table_args__ = (
         owner_check(),
@@ -64,6 +71,33 @@ class Case(RecordMixin, OwnedMixin, StateMixin, Base):
     @property
     def queue_id(self) -> uuid.UUID | None:
         return self.queue_item.queue_id if self.queue_item is not None else None
+
+    # Dynamics' responseby / resolveby and their SLA statuses: from the latest clock of each KPI under the
+    # case's SLA (the clocks of an SLA it no longer follows are history).
+    def _latest_kpi(self, kpi: str) -> SlaKpiInstance | None:
+        return next((k for k in self.sla_kpis if k.kpi == kpi and k.sla_id == self.sla_id), None)
+
+    def _kpi_status(self, kpi: str) -> str | None:
+        latest = self._latest_kpi(kpi)
+        return KPI_STATUS[latest.status_at(utcnow())] if latest is not None else None
+
+    @property
+    def response_by(self) -> datetime | None:
+        latest = self._latest_kpi("first_response")
+        return latest.failure_time if latest is not None else None
+
+    @property
+    def resolve_by(self) -> datetime | None:
+        latest = self._latest_kpi("resolve")
+        return latest.failure_time if latest is not None else None
+
+    @property
+    def first_response_sla_status(self) -> str | None:
+        return self._kpi_status("first_response")
+
+    @property
+    def resolve_by_sla_status(self) -> str | None:
+        return self._kpi_status("resolve")
 
 
 class CaseResolution(RecordMixin, StateMixin, Base):

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm_core.case_states import KPI_IN_PROGRESS, KPI_NEARING, KPI_NONCOMPLIANT
 from crm_core.db.base import Base, RecordMixin, StateMixin
 from crm_core.db.types import JsonDoc, utcnow
 
@@ -173,3 +174,13 @@ class SlaKpiInstance(Base):
 
     def audit_target(self) -> tuple[str, uuid.UUID, str] | None:
         return ("case", self.case_id, f"kpi.{self.id}") if self.case_id else None
+
+    def status_at(self, now: datetime) -> int:
+        """The status as of `now`: a running clock whose warning or failure time has passed reads Nearing
+        Noncompliance or Noncompliant even before the timer job has written it."""
+        if self.status in (KPI_IN_PROGRESS, KPI_NEARING):
+            if now > self.failure_time:
+                return KPI_NONCOMPLIANT
+            if now >= self.warning_time:
+                return KPI_NEARING
+        return self.status

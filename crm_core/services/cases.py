@@ -104,6 +104,8 @@ class CaseService(RecordService[Case]):
             raise ValidationFailed.field("product_id", f"no product with id {record.product_id}")
         if values.get("parent_case_id") is not None:
             self._check_parent(record)
+        if values.get("sla_id") is not None:
+            case_slas.check_sla(self.session, record.sla_id)
         if "title" in values and record.queue_item is not None:
             record.queue_item.title = record.title
 

@@ -136,7 +136,9 @@ def _check_value(spec: CaseField, name: str, op: str, value: Any, path: str, ses
 
 
 # --- evaluating --------------------------------------------------------------------------------------
-class _Context:
+class MatchContext:
+    """What matching conditions against several cases can share: the subject trees already looked up."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self._below: dict[str, set[str]] = {}
@@ -148,7 +150,7 @@ class _Context:
         return self._below[subject_id]
 
 
-def matches(node: dict[str, Any], case: Case, ctx: _Context) -> bool:
+def matches(node: dict[str, Any], case: Case, ctx: MatchContext) -> bool:
     if "all" in node:
         return all(matches(n, case, ctx) for n in node["all"])
     if "any" in node:
@@ -191,7 +193,7 @@ def apply_routing(session: Session, case: Case) -> RoutingRuleItem | None:
     rule = session.scalars(select(RoutingRule).where(RoutingRule.statecode == case_states.RULE_ACTIVE)).first()
     if rule is None:
         return None
-    ctx = _Context(session)
+    ctx = MatchContext(session)
     for item in rule.items:
         if not matches(item.conditions, case, ctx):
             continue

@@ -85,6 +85,12 @@ class CaseOut(StatefulOut):
     sla_id: uuid.UUID | None
     first_response_sent: bool
     first_response_on: datetime | None
+    response_by: datetime | None = Field(default=None, description="When the first response is due: the failure "
+                                         "time of the case's latest first-response KPI (GET .../sla-kpis).")
+    resolve_by: datetime | None = Field(default=None, description="When the resolution is due (latest resolve KPI).")
+    first_response_sla_status: str | None = Field(default=None, description="In Progress, Nearing Noncompliance, "
+                                                  "Paused, Succeeded, Noncompliant or Canceled, as of now.")
+    resolve_by_sla_status: str | None = Field(default=None, description="The same for the resolve KPI.")
     contract_id: uuid.UUID | None
     contract_line_id: uuid.UUID | None
 
@@ -113,6 +119,9 @@ class ResolutionOut(BaseModel):
     statecode: int = Field(description="1 Completed, or 2 Canceled once the case was reactivated")
     statuscode: int
     resolved_on: datetime
+    contract_line_id: uuid.UUID | None = Field(description="The contract line whose allotment it consumed.")
+    allotments_consumed: int = Field(description="What it took from that line: 1 case, or the minutes spent; "
+                                     "given back if the case is reactivated.")
     created_by_id: uuid.UUID | None
 
 
