@@ -120,7 +120,7 @@ def test_the_bank_from_campaign_response_to_a_case_resolved_under_contract(clien
 
     # Later: the contact writes in. The case form offers the bank's contract; the case is routed and timed.
     offered = get(client, agent, "contracts/available", customer_type="contact", customer_id=contact_id)
-    assert [(c["id"], [ln["id"] for ln in c["lines"]]) for c in offered] == [(contract["id"], [line["id"]])]
+    assert [(c["contract_id"], [ln["id"] for ln in c["lines"]]) for c in offered] == [(contract["id"], [line["id"]])]
     case = created(client, agent, "cases", {
         "title": "Wrong statement totals for March", "customer_type": "contact", "customer_id": contact_id,
         "origin_code": 2, "contract_id": contract["id"], "contract_line_id": line["id"]})
@@ -148,8 +148,12 @@ def test_the_bank_from_campaign_response_to_a_case_resolved_under_contract(clien
     line = get(client, agent, f"contracts/{contract['id']}/lines")[0]
     assert (line["allotments_used"], line["allotments_remaining"]) == (1, 9)
     assert get(client, agent, f"queues/{service['queue']['id']}/items")["items"] == []
-    # Everything hangs together on the account's timeline and in the case's trail.
-    assert any(e["action"] == "resolve" for e in get(client, agent, f"cases/{case['id']}/audit"))
+    # The case's trail tells the story: created, routed, timed, answered, resolved.
+    actions = {e["action"] for e in get(client, admin, f"cases/{case['id']}/audit")}
+    assert {"create", "route", "resolve"} <= actions
+    # And the bank's contact has its case, its email and the resolution to show.
+    assert [c["id"] for c in get(client, agent, "cases", customer_id=contact_id)["items"]] == [case["id"]]
+    assert get(client, agent, f"cases/{case['id']}/resolutions")[0]["allotments_consumed"] == 1
 
 
 def _today(client: Any, admin: TestUser) -> str:
