@@ -15,6 +15,9 @@ from crm_core.entities import entity_of
 from crm_core.models import AuditEntry
 
 _SKIP = {"modified_on", "modified_by_id", "created_on", "created_by_id"}
+# What a redacted column (a model's `__audit_redacted__`: ciphertext of passwords and tokens) shows in the
+# trail: that it was set, changed or cleared, never its value.
+REDACTED = "***"
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -33,7 +36,12 @@ def _target(obj: Any) -> tuple[str, uuid.UUID, str] | None:
 
 def _values(obj: Any, changed_only: bool) -> dict[str, list[Any]]:
     state = inspect(obj)
+    redacted: frozenset[str] = getattr(obj, "__audit_redacted__", frozenset())
     out: dict[str, list[Any]] = {}
+
+    def shown(key: str, value: Any) -> Any:
+        return (REDACTED if value is not None else None) if key in redacted else json_value(value)
+
     for attr in state.mapper.column_attrs:
         key = attr.key
         if key in _SKIP:
@@ -46,11 +54,11 @@ def _values(obj: Any, changed_only: bool) -> dict[str, list[Any]]:
             new = hist.added[0] if hist.added else None
             if old == new:
                 continue
-            out[key] = [json_value(old), json_value(new)]
+            out[key] = [shown(key, old), shown(key, new)]
         else:
             value = getattr(obj, key)
             if value is not None:
-                out[key] = [None, json_value(value)]
+                out[key] = [None, shown(key, value)]
     for rel in state.mapper.relationships:
         if rel.secondary is None:
             continue

@@ -162,5 +162,12 @@ def _register_core() -> None:
     register(EntitySpec("contract", "contracts", m.Contract, states=contract_states.CONTRACT, activity_enabled=True,
                         display_column="title"))
 
+    # Mail (issue 4): server profiles are the organisation's; a mailbox sits in its owner's business unit and
+    # "mine" is the user whose mailbox it is (a queue's mailbox is the admins' alone).
+    register(EntitySpec("email_server_profile", "email-server-profiles", m.EmailServerProfile, ownership="org",
+                        states=ACTIVE_INACTIVE))
+    register(EntitySpec("mailbox", "mailboxes", m.Mailbox, ownership="unit", unit_column="business_unit_id",
+                        self_column="user_id"))
+
 
 _register_core()

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Where SQLite, the secret key and files live.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under data_dir.")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Empty means generated under data_dir.")
+    previous_secret_keys: SecretStr = Field(
+        default=SecretStr(""), description="Former secret keys, comma-separated, after a key change: secrets "
+        "encrypted under them (mailbox passwords) still decrypt until `crm mailbox rekey` re-encrypts them.")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -4,23 +4,14 @@
 587), "plain" sends everything in clear and is refused unless the host is a loopback address (the tests'
 servers), because a password must never cross a network unencrypted."""
 
-import ipaddress
 import ssl
 from typing import Literal
 
 from crm_core.errors import ValidationFailed
+from crm_core.services.email_server_profiles import is_loopback
 
 Security = Literal["tls", "starttls", "plain"]
 SECURITIES: tuple[Security, ...] = ("tls", "starttls", "plain")
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in {"localhost", "localhost.localdomain"}:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_security(host: str, security: str) -> None:

@@ -8,8 +8,11 @@ from crm_core import hooks
 from crm_core.api import problems
 from crm_core.api.deps import ApiContext
 from crm_core.api.router import api_router
+from crm_core.api.schemas.common import PROBLEM_RESPONSES
 from crm_core.db.engine import make_engine, make_session_factory
+from crm_core.security import secrets
 from crm_core.settings import Settings
+from mailbridge.admin.router import router as mailbox_admin_router
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     hooks.install(factory)
+    secrets.install(factory, secrets.Keyring.from_settings(settings))  # mailbox passwords, sealed at rest
     app = FastAPI(
         title="Mailbox CRM",
         version="0.1.0",
@@ -29,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.crm = ApiContext(settings=settings, session_factory=factory)
     problems.install(app)
     app.include_router(api_router())
+    app.include_router(mailbox_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # mailbox test
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

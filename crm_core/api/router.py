@@ -12,6 +12,7 @@ from crm_core.api.routes import (
     catalog,
     contracts,
     customers,
+    mailboxes,
     marketing,
     sales,
     sales_documents,
@@ -33,7 +34,8 @@ class MeOut(BaseModel):
 def resources() -> list[Resource]:
     return [*customers.RESOURCES, *security.RESOURCES, *activities.RESOURCES, *sales.RESOURCES, *service.RESOURCES,
             *catalog.RESOURCES, *sales_documents.RESOURCES, *marketing.RESOURCES,
-            *service_catalog.RESOURCES, *service_levels.RESOURCES, *contracts.RESOURCES]
+            *service_catalog.RESOURCES, *service_levels.RESOURCES, *contracts.RESOURCES,
+            *mailboxes.RESOURCES]
 
 
 def api_router() -> APIRouter:
@@ -59,4 +61,5 @@ def api_router() -> APIRouter:
     router.include_router(service_catalog.router)  # knowledge: publish, versions, case links, as-email
     router.include_router(service_levels.router)  # business calendars and SLAs: hours, closures, items
     router.include_router(contracts.router)  # contracts: lines, lifecycle, what a customer may open cases under
+    router.include_router(mailboxes.router)  # mailboxes: approval (the connection test is mailbridge's)
     return router

@@ -23,6 +23,7 @@ from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, Uni
 from crm_core.models.contracts import Contract, ContractLine, ContractTemplate
 from crm_core.models.customers import Account, Address, Contact, Lead
 from crm_core.models.knowledge import KnowledgeArticle, knowledge_article_cases
+from crm_core.models.mailboxes import EmailServerProfile, Mailbox
 from crm_core.models.marketing import (
     Campaign,
     CampaignList,
@@ -87,3 +88,4 @@ __all__ += ["KnowledgeArticle", "Resource", "ResourceGroup", "Service", "Site", 
             "resource_group_groups", "resource_group_resources"]  # service: knowledge, scheduling records
 __all__ += ["BusinessCalendar", "BusinessHours", "CalendarClosure", "Contract", "ContractLine", "ContractTemplate",
             "Sla", "SlaItem", "SlaKpiInstance"]  # service: business hours, service levels, contracts
+__all__ += ["EmailServerProfile", "Mailbox"]  # mail: server profiles and mailboxes

@@ -20,6 +20,7 @@ CUSTOMER_ENTITIES += ("knowledge_article",)  # service: user-owned articles (dra
 ADMIN_ENTITIES += ("site", "resource", "resource_group", "service")  # service scheduling: kept by admins
 ADMIN_ENTITIES += ("business_calendar", "sla", "contract_template")  # service levels: kept by admins
 CUSTOMER_ENTITIES += ("contract",)  # service: user-owned contracts
+ADMIN_ENTITIES += ("email_server_profile", "mailbox")  # mail: configured by admins
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -43,6 +44,8 @@ _DIRECTORY_READ.update({(e, "read"): ORG for e in ("unit_group", "product", "pri
 _DIRECTORY_READ.update({(e, "read"): ORG for e in (  # service: scheduling records; every published article
     "site", "resource", "resource_group", "service", "knowledge_article")})
 _DIRECTORY_READ.update({(e, "read"): ORG for e in ("business_calendar", "sla", "contract_template")})  # service
+# Mail: a user reads and changes the options of his own mailbox (user_id is "mine"), nobody else's.
+_DIRECTORY_READ.update({("mailbox", "read"): USER, ("mailbox", "write"): USER})
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Administrator": ("Every privilege on every entity, organisation-wide.",

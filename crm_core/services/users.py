@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from crm_core.db import column_limits
 from crm_core.errors import Conflict, CrmError, ValidationFailed
-from crm_core.models import Resource, User
+from crm_core.models import Mailbox, Resource, User
 from crm_core.security.privileges import Privilege
 from crm_core.services import directory, listing
 from crm_core.services.business_units import existing_unit, move_owned_records, require_unit_in_reach
@@ -116,3 +116,5 @@ class UserService(RecordService[User]):
         # His resource (what the service calendar books him as) is in his business unit, so it moves too.
         for resource in self.session.scalars(select(Resource).where(Resource.user_id == user.id)):
             resource.business_unit_id = unit_id
+        for mailbox in self.session.scalars(select(Mailbox).where(Mailbox.user_id == user.id)):
+            mailbox.business_unit_id = unit_id  # his mailbox too

@@ -1,0 +1,168 @@
+"""Bodies of email server profiles and mailboxes. Passwords and tokens are write-only: inputs take them as
+secret strings (never echoed, not even in a validation error), outputs only say whether one is set."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from crm_core.api.schemas.common import RecordOut, Strict
+from crm_core.models.mailboxes import DEFAULT_FOLDERS
+
+Security = Literal["tls", "starttls", "plain"]
+IncomingProtocol = Literal["imap", "ews", "graph"]
+IncomingFilter = Literal["all", "known_records", "crm_replies"]
+KeepContent = Literal["metadata", "subject", "everything"]
+UnknownSenders = Literal["keep_address", "create_contact", "create_lead"]
+
+_SECURITY = "tls (implicit TLS: IMAPS 993, SMTPS 465), starttls (143, 587) or plain (loopback hosts only)"
+_PROTOCOL = "imap; ews and graph are reserved for the Exchange connectors and refused until they exist"
+_WRITE_ONLY = "Write-only: stored encrypted, never returned (see has_password); null removes it."
+_PORT = "null: the usual port for the security"
+
+
+def _secret(description: str) -> Any:
+    return Field(default=None, min_length=1, max_length=4096, description=description)
+
+
+# --- email server profiles ---------------------------------------------------------------------------
+class _ProfileFields(Strict):
+    description: str | None = None
+    incoming_port: int | None = Field(default=None, ge=1, le=65535, description=_PORT)
+    outgoing_host: str | None = Field(default=None, max_length=255,
+                                      description="The SMTP submission server; null: mailboxes cannot send.")
+    outgoing_port: int | None = Field(default=None, ge=1, le=65535, description=_PORT)
+    username: str | None = Field(default=None, max_length=320,
+                                 description="A profile-wide login for mailboxes without their own.")
+    password: SecretStr | None = _secret(_WRITE_ONLY)
+
+
+class EmailServerProfileCreate(_ProfileFields):
+    name: str = Field(min_length=1, max_length=160)
+    incoming_protocol: IncomingProtocol = Field(default="imap", description=_PROTOCOL)
+    incoming_host: str = Field(min_length=1, max_length=255, examples=["imap.example.com"])
+    incoming_security: Security = Field(default="tls", description=_SECURITY)
+    outgoing_protocol: Literal["smtp"] = "smtp"
+    outgoing_security: Security = Field(default="starttls", description=_SECURITY)
+    use_same_credentials_for_outgoing: bool = Field(
+        default=True, description="true: log in to SMTP as to IMAP; false: send without authentication (a relay).")
+    max_concurrent_connections: int = Field(default=4, ge=1, le=100)
+
+
+class EmailServerProfileUpdate(_ProfileFields):
+    name: str | None = Field(default=None, min_length=1, max_length=160)
+    incoming_protocol: IncomingProtocol | None = Field(default=None, description=_PROTOCOL)
+    incoming_host: str | None = Field(default=None, min_length=1, max_length=255)
+    incoming_security: Security | None = None
+    outgoing_protocol: Literal["smtp"] | None = None
+    outgoing_security: Security | None = None
+    use_same_credentials_for_outgoing: bool | None = None
+    max_concurrent_connections: int | None = Field(default=None, ge=1, le=100)
+
+
+class EmailServerProfileOut(RecordOut):
+    name: str
+    description: str | None
+    incoming_protocol: str
+    incoming_host: str
+    incoming_port: int | None
+    incoming_security: str
+    outgoing_protocol: str
+    outgoing_host: str | None
+    outgoing_port: int | None
+    outgoing_security: str
+    use_same_credentials_for_outgoing: bool
+    max_concurrent_connections: int
+    username: str | None
+    has_password: bool
+    statecode: int
+    statuscode: int
+    state: str = ""
+    status: str = ""
+
+
+# --- mailboxes ---------------------------------------------------------------------------------------
+_FILTER = ("Which incoming mail is tracked: all; known_records (from or to contacts, leads and accounts the CRM "
+           "knows); crm_replies (only replies to mail sent from the CRM). Default: all for a queue, known_records "
+           "for a user.")
+_FOLDERS = 'IMAP folders to track; "Sent" means the server\'s sent folder (special-use \\Sent), whatever its name.'
+_KEEP = "What is kept of a tracked mail: metadata (parties, date), subject too, or everything (bodies, attachments)."
+_UNKNOWN = "A sender the CRM does not know: keep_address (a bare address), create_contact or create_lead."
+
+
+class _MailboxOptions(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=160, description="Default: the address.")
+    email_address: str | None = Field(default=None, min_length=3, max_length=320,
+                                      description="Changing it makes the mailbox pending approval again.")
+    incoming_enabled: bool | None = Field(default=None, description="Sync incoming mail (default true).")
+    outgoing_enabled: bool | None = Field(default=None, description="Send CRM mail through this mailbox "
+                                          "(default: whether the profile has an outgoing server).")
+    incoming_filter: IncomingFilter | None = Field(default=None, description=_FILTER)
+    folders: list[str] | None = Field(default=None, min_length=1, max_length=20, description=_FOLDERS,
+                                      examples=[list(DEFAULT_FOLDERS)])
+    keep_content: KeepContent | None = Field(default=None, description=f"{_KEEP} Default everything.")
+    unknown_senders: UnknownSenders | None = Field(default=None, description=f"{_UNKNOWN} Default keep_address.")
+    username: str | None = Field(default=None, max_length=320, description="Login; default the profile's "
+                                 "username, else the email address.")
+    password: SecretStr | None = _secret(f"{_WRITE_ONLY} Without one, the profile's credential is used.")
+    oauth_refresh_token: SecretStr | None = _secret("Reserved for Microsoft Graph. " + _WRITE_ONLY)
+
+
+class MailboxCreate(_MailboxOptions):
+    email_address: str = Field(min_length=3, max_length=320)
+    regarding_type: Literal["user", "queue"] = Field(description="Whose mailbox: a user's or a queue's.")
+    regarding_id: uuid.UUID
+    server_profile_id: uuid.UUID
+
+
+class MailboxUpdate(_MailboxOptions):
+    regarding_type: Literal["user", "queue"] | None = Field(default=None, description="Administrators only.")
+    regarding_id: uuid.UUID | None = Field(default=None, description="Administrators only.")
+    server_profile_id: uuid.UUID | None = Field(default=None, description="Administrators only.")
+
+
+class ConnectionTestOut(BaseModel):
+    on: datetime
+    outcome: Literal["ok", "failed"]
+    reason: str | None = Field(description="null when ok; else dns, connect, tls, auth, folder_missing, "
+                               "credentials, secret, protocol, temporary or unavailable")
+    message: str
+
+
+class MailboxOut(RecordOut):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    email_address: str
+    regarding_type: Literal["user", "queue"]
+    regarding_id: uuid.UUID
+    business_unit_id: uuid.UUID
+    server_profile_id: uuid.UUID
+    incoming_enabled: bool
+    outgoing_enabled: bool
+    incoming_filter: str
+    folders: list[str]
+    keep_content: str
+    unknown_senders: str
+    username: str | None
+    has_password: bool
+    has_oauth_refresh_token: bool
+    approval_status: Literal["pending", "approved"]
+    approved_on: datetime | None
+    approved_by_id: uuid.UUID | None
+    may_sync: bool = Field(description="Whether the sync may read this mailbox now.")
+    sync_blocked_reason: str | None = Field(description="Why it may not, in words.")
+    last_test: ConnectionTestOut | None = Field(description="The last connection test (POST .../test).")
+
+
+def mailbox_out(record: Any) -> MailboxOut:
+    permission = record.may_sync()
+    last_test = None
+    if record.last_test_on is not None:
+        last_test = ConnectionTestOut(on=record.last_test_on, outcome=record.last_test_outcome,
+                                      reason=record.last_test_reason, message=record.last_test_message or "")
+    data = {key: getattr(record, key) for key in MailboxOut.model_fields
+            if key not in ("may_sync", "sync_blocked_reason", "last_test")}
+    return MailboxOut(**data, may_sync=permission.allowed, sync_blocked_reason=permission.reason,
+                      last_test=last_test)

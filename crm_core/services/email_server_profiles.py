@@ -1,0 +1,133 @@
+"""Email server profiles (Dynamics' emailserverprofile): the organisation's mail servers, kept by admins.
+
+IMAP is the only incoming protocol today; "ews" and "graph" are names reserved for the Exchange connectors and
+refused with a 422 saying so. Unencrypted ("plain") connections are allowed to loopback hosts only, the rule
+mailbridge.security applies when it connects: a password must never cross a network in clear. The optional
+profile-level credential (a service account) is used by mailboxes that carry none; its password is sealed
+with crm_core.security.secrets and never leaves the service in clear."""
+
+import ipaddress
+import re
+import uuid
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_core.errors import Conflict, NotFound, ValidationFailed
+from crm_core.models import EmailServerProfile
+from crm_core.models.mailboxes import INCOMING_PROTOCOLS, SECURITIES, SUPPORTED_INCOMING
+from crm_core.security.privileges import Privilege
+from crm_core.security.secrets import keyring_of, reveal
+from crm_core.services.records import OwnerRef, RecordService
+
+_HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]+$")  # a DNS name, an IPv4 or a bracketed/bare IPv6 address
+
+
+def is_loopback(host: str) -> bool:
+    """A host name or address that never leaves this machine (where an unencrypted connection is allowed)."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server(host_field: str, host: str | None, security_field: str, security: str | None) -> str | None:
+    """The host stripped and checked, and its security allowed for it; 422 naming the field otherwise."""
+    if host is None:
+        return None
+    host = host.strip()
+    if not host or not _HOST.match(host) or len(host) > 255:
+        raise ValidationFailed.field(host_field, "a host name or IP address, such as imap.example.com")
+    if security not in SECURITIES:
+        raise ValidationFailed.field(security_field, f"one of {', '.join(SECURITIES)}")
+    if security == "plain" and not is_loopback(host):
+        raise ValidationFailed.field(security_field, "plain (unencrypted) connections are only allowed to a "
+                                     "loopback host; use tls or starttls")
+    return host
+
+
+def profile_password_context(profile_id: object) -> str:
+    return f"email_server_profile:{profile_id}:password"
+
+
+class EmailServerProfileService(RecordService[EmailServerProfile]):
+    entity_name = "email_server_profile"
+    sortable: ClassVar[set[str]] = {"created_on", "modified_on", "name"}
+
+    def create(self, values: dict[str, Any], owner: OwnerRef | None = None) -> EmailServerProfile:
+        """The organisation's: no owner. Starts Active."""
+        if owner is not None:
+            raise ValidationFailed.field("owner_id", "an email server profile has no owner")
+        self.principal.require(self.entity_name, Privilege.CREATE)
+        record = EmailServerProfile(id=uuid.uuid4(), statecode=0, statuscode=1)
+        self.apply(record, values, creating=True)
+        self.session.add(record)
+        self.session.flush()
+        self.uow.commit()
+        return record
+
+    def apply(self, record: EmailServerProfile, values: dict[str, Any], creating: bool) -> None:
+        values = dict(values)
+        given = "password" in values
+        password = reveal(values.pop("password", None))
+        super().apply(record, values, creating)
+        if given:
+            if password is not None and not password:
+                raise ValidationFailed.field("password", "an empty password; send null to remove it")
+            record.password_secret = None if password is None else keyring_of(self.session).seal(
+                password, profile_password_context(record.id))
+
+    def validate(self, record: EmailServerProfile, values: dict[str, Any], creating: bool) -> None:
+        for key in ("incoming_protocol", "incoming_host", "incoming_security", "outgoing_protocol",
+                    "outgoing_security", "use_same_credentials_for_outgoing", "max_concurrent_connections"):
+            if key in values and values[key] is None:
+                raise ValidationFailed.field(key, "cannot be null")
+        record.name = (record.name or "").strip()
+        if not record.name:
+            raise ValidationFailed.field("name", "an email server profile needs a name")
+        taken = self.session.scalar(select(EmailServerProfile.id).where(
+            EmailServerProfile.name == record.name, EmailServerProfile.id != record.id))
+        if taken:
+            raise Conflict(f"an email server profile named {record.name!r} exists already", field="name")
+        self._defaults(record)
+        if record.incoming_protocol not in INCOMING_PROTOCOLS:
+            raise ValidationFailed.field("incoming_protocol", f"one of {', '.join(SUPPORTED_INCOMING)}")
+        if record.incoming_protocol not in SUPPORTED_INCOMING:
+            raise ValidationFailed.field("incoming_protocol", f"{record.incoming_protocol} is reserved for the "
+                                         "Exchange connectors, which are not available yet; use imap")
+        if record.outgoing_protocol != "smtp":
+            raise ValidationFailed.field("outgoing_protocol", "smtp (submission) is the only outgoing protocol")
+        if not record.incoming_host:
+            raise ValidationFailed.field("incoming_host", "the incoming (IMAP) server's host name")
+        record.incoming_host = check_server("incoming_host", record.incoming_host, "incoming_security",
+                                            record.incoming_security) or ""
+        record.outgoing_host = check_server("outgoing_host", record.outgoing_host or None, "outgoing_security",
+                                            record.outgoing_security)
+        for key in ("incoming_port", "outgoing_port"):
+            port = getattr(record, key)
+            if port is not None and not 1 <= port <= 65535:
+                raise ValidationFailed.field(key, "a TCP port, 1 to 65535 (or null for the usual one)")
+        if not 1 <= record.max_concurrent_connections <= 100:
+            raise ValidationFailed.field("max_concurrent_connections", "between 1 and 100")
+        record.username = (record.username or "").strip() or None
+
+    @staticmethod
+    def _defaults(record: EmailServerProfile) -> None:
+        defaults = {"incoming_protocol": "imap", "incoming_security": "tls", "outgoing_protocol": "smtp",
+                    "outgoing_security": "starttls", "use_same_credentials_for_outgoing": True,
+                    "max_concurrent_connections": 4}
+        for key, value in defaults.items():
+            if getattr(record, key) is None:
+                setattr(record, key, value)
+
+
+def find_profile(session: Session, name: str) -> EmailServerProfile:
+    """A profile by name (for the CLI); NotFound lists the known names."""
+    profile = session.scalar(select(EmailServerProfile).where(EmailServerProfile.name == name.strip()))
+    if profile is None:
+        known = ", ".join(session.scalars(select(EmailServerProfile.name).order_by(EmailServerProfile.name)))
+        raise NotFound(f"no email server profile named {name!r}" + (f"; known: {known}" if known else ""))
+    return profile

@@ -1,0 +1,85 @@
+""""Test connection" for a whole mailbox: log in to IMAP and find every configured folder, then (when the
+mailbox sends) connect and log in to SMTP submission. The outcome is one reason code and a message in
+words; a password never appears in either (the connectors' errors leave it out, and so do we)."""
+
+import smtplib
+import ssl
+
+from crm_core.errors import CrmError
+from crm_core.services.mailboxes import Endpoint, MailboxConnection, TestOutcome
+from mailbridge.errors import FolderMissing, MailError
+from mailbridge.sources.imap import SENT, ImapSession, ImapSettings
+from mailbridge.transports.smtp import SmtpSettings, SmtpTransport, _smtp_errors
+
+DEFAULT_TIMEOUT = 20.0
+
+
+def folder_spec(name: str) -> str:
+    """A mailbox's folder as the IMAP source takes it: "Sent" means the server's sent folder, whatever its name."""
+    return SENT if name.lower() in ("sent", SENT.lower()) else name
+
+
+def check_connection(connection: MailboxConnection, *, timeout: float = DEFAULT_TIMEOUT,
+                     ssl_context: ssl.SSLContext | None = None) -> TestOutcome:
+    """Never raises for a mail or configuration problem: the outcome says what happened."""
+    if connection.protocol != "imap":
+        return TestOutcome(False, "unsupported", f"{connection.protocol} is not available yet")
+    if connection.incoming.password is None:
+        return TestOutcome(False, "credentials", "no password: give the mailbox one, or its email server profile")
+    try:
+        imap = _check_imap(connection, timeout, ssl_context)
+        if not imap.ok or connection.outgoing is None:
+            return imap
+        smtp = _check_smtp(connection.outgoing, timeout, ssl_context)
+    except MailError as exc:
+        return TestOutcome(False, exc.reason, exc.detail)
+    except CrmError as exc:  # a setting the connectors refuse (plain to a remote host)
+        return TestOutcome(False, "configuration", exc.detail)
+    if not smtp.ok:
+        return smtp
+    return TestOutcome(True, None, f"{imap.message}; {smtp.message}")
+
+
+def _check_imap(connection: MailboxConnection, timeout: float, ssl_context: ssl.SSLContext | None) -> TestOutcome:
+    endpoint = connection.incoming
+    settings = ImapSettings(
+        host=endpoint.host, port=endpoint.port, security=endpoint.security,  # type: ignore[arg-type]
+        username=endpoint.username or connection.email_address, password=endpoint.password or "",
+        timeout=timeout, ssl_context=ssl_context, folders=tuple(folder_spec(f) for f in connection.folders),
+    )
+    with ImapSession(settings) as session:
+        found: list[str] = []
+        missing: list[str] = []
+        for name, spec in zip(connection.folders, settings.folders, strict=True):
+            try:
+                found.append(session.resolve_folder(spec))
+            except FolderMissing:
+                missing.append(name)
+        if missing:
+            listed = ", ".join(repr(m) for m in missing)
+            return TestOutcome(False, "folder_missing", f"logged in to {endpoint.host}, but the folder"
+                               f"{'s' if len(missing) > 1 else ''} {listed} {'do' if len(missing) > 1 else 'does'}"
+                               " not exist")
+        modes = "QRESYNC" if session.qresync else ("CONDSTORE" if session.condstore else "full comparison")
+        return TestOutcome(True, None, f"IMAP: logged in to {endpoint.host} as {settings.username}; "
+                           f"folders {', '.join(found)}; sync by {modes}")
+
+
+def _check_smtp(endpoint: Endpoint, timeout: float, ssl_context: ssl.SSLContext | None) -> TestOutcome:
+    settings = SmtpSettings(host=endpoint.host, port=endpoint.port, security=endpoint.security,  # type: ignore[arg-type]
+                            username=endpoint.username, password=endpoint.password, timeout=timeout,
+                            ssl_context=ssl_context)
+    # SmtpTransport has no "log in and leave" yet; its connection and error translation are reused as they are.
+    with _smtp_errors(endpoint.host, "connecting"):
+        client = SmtpTransport(settings)._connect()
+    try:
+        with _smtp_errors(endpoint.host, "logging in"):
+            if settings.username:
+                client.login(settings.username, settings.password or "")
+    finally:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+    how = f"as {settings.username}" if settings.username else "without authentication"
+    return TestOutcome(True, None, f"SMTP: {endpoint.host}:{settings.effective_port} accepts us {how}")

@@ -1,0 +1,20 @@
+"""POST /api/v1/mailboxes/{id}/test: the connection test, beside crm_core's mailbox routes (workers.app
+includes this router under /api/v1 with the same authentication and problem responses)."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+
+from crm_core.api.deps import CallerDep
+from crm_core.api.schemas.mailboxes import MailboxOut, mailbox_out
+from mailbridge.admin.actions import run_connection_test
+
+router = APIRouter()
+
+
+@router.post("/mailboxes/{record_id}/test", response_model=MailboxOut, tags=["mailboxes"],
+             summary="Test a mailbox's connection: log in to IMAP (and SMTP when it sends), find its folders; "
+             "the outcome is stored as last_test")
+def mailbox_connection_test(caller: CallerDep, record_id: uuid.UUID) -> Any:
+    return mailbox_out(run_connection_test(caller.uow, caller.principal, record_id))
