@@ -2,14 +2,13 @@
 mailbox sends) connect and log in to SMTP submission. The outcome is one reason code and a message in
 words; a password never appears in either (the connectors' errors leave it out, and so do we)."""
 
-import smtplib
 import ssl
 
 from crm_core.errors import CrmError
 from crm_core.services.mailboxes import Endpoint, MailboxConnection, TestOutcome
 from mailbridge.errors import FolderMissing, MailError
 from mailbridge.sources.imap import SENT, ImapSession, ImapSettings
-from mailbridge.transports.smtp import SmtpSettings, SmtpTransport, _smtp_errors
+from mailbridge.transports.smtp import SmtpSettings, SmtpTransport
 
 DEFAULT_TIMEOUT = 20.0
 
@@ -69,17 +68,6 @@ def _check_smtp(endpoint: Endpoint, timeout: float, ssl_context: ssl.SSLContext 
     settings = SmtpSettings(host=endpoint.host, port=endpoint.port, security=endpoint.security,  # type: ignore[arg-type]
                             username=endpoint.username, password=endpoint.password, timeout=timeout,
                             ssl_context=ssl_context)
-    # SmtpTransport has no "log in and leave" yet; its connection and error translation are reused as they are.
-    with _smtp_errors(endpoint.host, "connecting"):
-        client = SmtpTransport(settings)._connect()
-    try:
-        with _smtp_errors(endpoint.host, "logging in"):
-            if settings.username:
-                client.login(settings.username, settings.password or "")
-    finally:
-        try:
-            client.quit()
-        except (smtplib.SMTPException, OSError):
-            client.close()
+    SmtpTransport(settings).check()
     how = f"as {settings.username}" if settings.username else "without authentication"
     return TestOutcome(True, None, f"SMTP: {endpoint.host}:{settings.effective_port} accepts us {how}")

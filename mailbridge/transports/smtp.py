@@ -93,27 +93,37 @@ class SmtpTransport:
             raise
         return smtp
 
-    def send(self, message: EmailMessage, *, sender: str | None = None,
-             recipients: Sequence[str] | None = None) -> SentMessage:
-        """Submit `message`; returns its Message-ID and the accepted and refused recipients."""
+    @contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
+        """Connected, secured and logged in; closed on the way out whatever happened."""
         s = self.settings
-        message_id = ensure_message_id(message)
-        mail_from, rcpts = envelope(message, sender, recipients)
-        if not rcpts:
-            raise RecipientsRefused("the message has no recipient", {})
         with _smtp_errors(s.host, "connecting"):
             smtp = self._connect()
         try:
             with _smtp_errors(s.host, "logging in"):
                 if s.username:
                     smtp.login(s.username, s.password or "")
-            with _smtp_errors(s.host, "sending"):
-                refused_raw = smtp.send_message(message, from_addr=mail_from, to_addrs=rcpts)
+            yield smtp
         finally:
             try:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
+
+    def check(self) -> None:
+        """Connect, secure and log in, then leave: "test connection". Raises our errors as send() does."""
+        with self._session():
+            pass
+
+    def send(self, message: EmailMessage, *, sender: str | None = None,
+             recipients: Sequence[str] | None = None) -> SentMessage:
+        """Submit `message`; returns its Message-ID and the accepted and refused recipients."""
+        message_id = ensure_message_id(message)
+        mail_from, rcpts = envelope(message, sender, recipients)
+        if not rcpts:
+            raise RecipientsRefused("the message has no recipient", {})
+        with self._session() as smtp, _smtp_errors(self.settings.host, "sending"):
+            refused_raw = smtp.send_message(message, from_addr=mail_from, to_addrs=rcpts)
         refused = {addr: _answer(code, text) for addr, (code, text) in refused_raw.items()}
         accepted = tuple(r for r in rcpts if r not in refused)
         return SentMessage(message_id, accepted, refused, message.as_bytes())
