@@ -168,6 +168,8 @@ def _register_core() -> None:
                         states=ACTIVE_INACTIVE))
     register(EntitySpec("mailbox", "mailboxes", m.Mailbox, ownership="unit", unit_column="business_unit_id",
                         self_column="user_id"))
+    # Mail tracking: messages the pipeline could not read, with their raw bytes; administrators read them.
+    register(EntitySpec("mail_quarantine", "quarantine", m.MailQuarantine, ownership="org", display_column="reason"))
 
 
 _register_core()

@@ -4,7 +4,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     migrate_on_start: bool = True
     api_token_days: int = Field(default=365, ge=1, description="Default lifetime of a new API token.")
+    # Mail tracking (docs/mail-tracking.md).
+    mail_token_prefix: str = Field(default="CRM", pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,19}$",
+                                   description='The tracking token in subjects: "CRM" gives "CRM:0001234".')
+    mail_block_list: list[str] = Field(default_factory=list, description="Addresses and domains never tracked "
+                                       '(JSON list in the environment: ["ceo@contoso.com", "hr.contoso.com"]).')
+    mail_party_matching: Literal["best", "all"] = Field(
+        default="best", description="An address known to several records: the best match, or all of them.")
+    mail_smart_matching: bool = Field(default=False, description="Correlate by subject and participants too.")
+    mail_smart_matching_days: int = Field(default=90, ge=1)
+    mail_max_message_mb: int = Field(default=50, ge=1, description="Larger messages are quarantined.")
+    mail_max_attachment_mb: int = Field(default=25, ge=1, description="Larger attachments are kept as metadata.")
+    mail_sync_batch_size: int = Field(default=100, ge=1, le=5000)
+    mail_send_per_mailbox: int = Field(default=30, ge=1, description="Emails one mailbox sends per run (a minute).")
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

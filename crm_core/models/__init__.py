@@ -23,6 +23,14 @@ from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, Uni
 from crm_core.models.contracts import Contract, ContractLine, ContractTemplate
 from crm_core.models.customers import Account, Address, Contact, Lead
 from crm_core.models.knowledge import KnowledgeArticle, knowledge_article_cases
+from crm_core.models.mail_tracking import (
+    EmailAttachment,
+    FolderCheckpoint,
+    MailBlob,
+    MailQuarantine,
+    MailSighting,
+    TrackedMessage,
+)
 from crm_core.models.mailboxes import EmailServerProfile, Mailbox
 from crm_core.models.marketing import (
     Campaign,
@@ -89,3 +97,5 @@ __all__ += ["KnowledgeArticle", "Resource", "ResourceGroup", "Service", "Site", 
 __all__ += ["BusinessCalendar", "BusinessHours", "CalendarClosure", "Contract", "ContractLine", "ContractTemplate",
             "Sla", "SlaItem", "SlaKpiInstance"]  # service: business hours, service levels, contracts
 __all__ += ["EmailServerProfile", "Mailbox"]  # mail: server profiles and mailboxes
+__all__ += ["EmailAttachment", "FolderCheckpoint", "MailBlob", "MailQuarantine", "MailSighting",
+            "TrackedMessage"]  # mail: tracking

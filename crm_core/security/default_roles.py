@@ -21,6 +21,7 @@ ADMIN_ENTITIES += ("site", "resource", "resource_group", "service")  # service s
 ADMIN_ENTITIES += ("business_calendar", "sla", "contract_template")  # service levels: kept by admins
 CUSTOMER_ENTITIES += ("contract",)  # service: user-owned contracts
 ADMIN_ENTITIES += ("email_server_profile", "mailbox")  # mail: configured by admins
+ADMIN_ENTITIES += ("mail_quarantine",)  # mail tracking: unreadable messages, read by admins
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_core.activity_catalogue import BUILTIN, CUSTOM_FIELD_TYPES
+from crm_core.db.savepoints import savepoint
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.models import Activity, ActivityType
 from crm_core.security.privileges import Privilege
@@ -136,7 +137,7 @@ class ActivityTypeService(RecordService[ActivityType]):
         # Until the organisation set-up seeds them, the first reader does, in a savepoint so that a
         # concurrent first reader that wins the race does not fail this request.
         try:
-            with self.session.begin_nested():
+            with savepoint(self.session):
                 added = seed_builtin_types(self.session)
         except IntegrityError:
             return

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from crm_core.db.savepoints import savepoint
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import SharedWork, UnitOfWork
 from crm_core.entities import entity
@@ -126,7 +127,7 @@ def create_member_activity(svc: ActivityService, activity_type: str, member: Mem
         values["phone_number"] = getattr(member.record, "telephone1", None) or getattr(
             member.record, "mobile_phone", None)
     values["parties"] = parties
-    with svc.session.begin_nested():
+    with savepoint(svc.session):
         svc.uow.set_action(action)
         activity = svc.create(values, owner)
         if activity_type == "email":

@@ -1,0 +1,121 @@
+"""Tracking one message: the steps in order, each in its own module.
+
+normalise -> (unreadable: quarantine) -> block list -> dedupe (known: add the sighting and merge this
+mailbox's parties) -> correlate -> resolve parties -> incoming filter -> unknown sender -> explain -> persist
+-> sighting.
+
+Each message runs in a savepoint of the batch's transaction: if a step fails on it (a bug, a value the
+database refuses), only that message is undone and quarantined as `tracking_failed`; the batch goes on.
+Nothing here commits: the driver commits the batch together with its folder checkpoint."""
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from crm_core.db.savepoints import savepoint
+from crm_core.db.types import utcnow
+from crm_core.db.unit_of_work import UnitOfWork
+from crm_core.models import Email, TrackedMessage
+from mailbridge.errors import Unreadable
+from mailbridge.message import NormalisedMessage, normalise
+from mailbridge.tracking.blocklist import check_block_list
+from mailbridge.tracking.context import MailboxContext
+from mailbridge.tracking.correlate_subject import thread_key
+from mailbridge.tracking.correlation import correlate
+from mailbridge.tracking.dedupe import Known, find_known
+from mailbridge.tracking.explanation import explain
+from mailbridge.tracking.filtering import incoming_filter, may_create_records
+from mailbridge.tracking.options import TrackingOptions
+from mailbridge.tracking.parties import ResolvedParties, resolve_parties
+from mailbridge.tracking.persist import add_parties, is_outgoing, persist
+from mailbridge.tracking.quarantine import quarantine
+from mailbridge.tracking.results import Outcome, SourceItem
+from mailbridge.tracking.sightings import add_sighting
+from mailbridge.tracking.unknown_senders import create_sender_record
+
+log = logging.getLogger(__name__)
+
+
+def track_item(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, options: TrackingOptions,
+               now: dt.datetime | None = None) -> Outcome:
+    """What became of one raw message; never raises for the message itself (only for the database)."""
+    session = uow.session
+    try:
+        message = normalise(item.raw, options.normalise)
+    except Unreadable as exc:
+        return quarantine(session, ctx.mailbox_id, item, exc.reason, exc.detail)
+    nested = savepoint(session)
+    try:
+        outcome = _track(uow, ctx, item, message, options, now or utcnow())
+        session.flush()
+    except (OperationalError, InterfaceError):
+        nested.rollback()
+        raise  # the database itself: stop, the batch is not committed, a rerun resumes here
+    except Exception as exc:
+        nested.rollback()
+        log.exception("mailbox %s: tracking %s uid %s failed", ctx.name, item.folder, item.uid)
+        return quarantine(session, ctx.mailbox_id, item, "tracking_failed", f"{type(exc).__name__}: {exc}")
+    nested.commit()
+    return outcome
+
+
+def _track(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: NormalisedMessage,
+           options: TrackingOptions, now: dt.datetime) -> Outcome:
+    session = uow.session
+    if check_block_list(message, options).blocked:
+        return Outcome("skipped", reason="blocked")
+    known = find_known(session, message)
+    if known is not None:
+        return _merge(uow, ctx, item, message, options, known)
+    link = correlate(session, message, ctx, options, now)
+    parties = resolve_parties(session, message, ctx, options.party_matching)
+    decision = incoming_filter(ctx, link, parties)
+    if not decision.track:
+        return Outcome("skipped", reason=decision.reason)
+    parties = _with_new_sender(uow, ctx, message, parties)
+    tracked = persist(session, ctx, item, message, link, parties.keys, explain(link, parties))
+    add_sighting(session, ctx.mailbox_id, item, tracked)
+    return Outcome("tracked", email_id=tracked.email_id)
+
+
+def _with_new_sender(uow: UnitOfWork, ctx: MailboxContext, message: NormalisedMessage,
+                     parties: ResolvedParties) -> ResolvedParties:
+    sender = parties.unknown_sender
+    if sender is None or is_outgoing(message, ctx) or not may_create_records(message):
+        return parties
+    created = create_sender_record(uow, ctx, message, sender)
+    if created is None:
+        return parties
+    keys = tuple(created if k.participation == created.participation and k.address == sender.address
+                 and k.party_id is None else k for k in parties.keys)
+    return dataclasses.replace(parties, keys=keys, known_records=True, unknown_sender=None)
+
+
+def _merge(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: NormalisedMessage,
+           options: TrackingOptions, known: Known) -> Outcome:
+    """The mail is tracked already (another mailbox or folder, a resync): one more sighting, and the parties
+    this mailbox saw (a sender's Sent copy knows the Bcc) merged into the activity."""
+    session = uow.session
+    email = session.get(Email, known.email_id)
+    assert email is not None
+    tracked = known.tracked or _adopt(session, email, message)
+    add_parties(email, resolve_parties(session, message, ctx, options.party_matching).keys)
+    add_sighting(session, ctx.mailbox_id, item, tracked)
+    return Outcome("duplicate", email_id=email.id)
+
+
+def _adopt(session: Session, email: Email, message: NormalisedMessage) -> TrackedMessage:
+    """An email the CRM sent, met again in a synced folder: it gets its tracked row; its links were set in the
+    CRM, by a person or a rule ("manual")."""
+    linked = email.regarding_id is not None
+    tracked = TrackedMessage(
+        id=uuid.uuid4(), email_id=email.id, message_id=email.message_id, fingerprint=message.fingerprint,
+        thread_key=thread_key(message), signal="manual" if linked else "none", confidence=1.0 if linked else 0.0,
+        link_status="linked" if linked else "unlinked", candidates=[], raw_size=message.raw_size,
+        defects=list(message.defects), is_auto_reply=message.is_auto_reply, is_bulk=message.is_bulk)
+    session.add(tracked)
+    return tracked
