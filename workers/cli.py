@@ -8,6 +8,7 @@ from rich.console import Console
 
 from crm_core.errors import CrmError
 from crm_core.settings import Settings
+from workers.cli_mail import mail_app
 from workers.cli_mailbox import mailbox_app
 
 app = typer.Typer(help="Mailbox CRM: sales, marketing and service around email and calendar.",
@@ -21,6 +22,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
 app.add_typer(mailbox_app, name="mailbox")
+app.add_typer(mail_app, name="mail")
 
 console = Console()
 err = Console(stderr=True)

@@ -30,14 +30,15 @@ err = Console(stderr=True)
 Security = Annotated[str, typer.Option(help="tls, starttls or plain (loopback only).")]
 
 
-def _fail(exc: CrmError) -> typer.Exit:
+def fail(exc: CrmError) -> typer.Exit:
     err.print(f"[red]error:[/red] {escape(exc.detail)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
 @contextmanager
-def _work() -> Iterator[UnitOfWork]:
-    """A system unit of work whose sessions carry the secrets keyring; CrmError leaves as one line, exit 1."""
+def mail_factory() -> Iterator[tuple[Settings, Any]]:
+    """The settings and a session factory whose sessions carry the audit hooks and the secrets keyring;
+    CrmError leaves as one line, exit 1."""
     from crm_core.db.engine import make_engine, make_session_factory
     from crm_core.hooks import install
     from crm_core.security import secrets
@@ -48,12 +49,18 @@ def _work() -> Iterator[UnitOfWork]:
     install(factory)
     try:
         secrets.install(factory, secrets.Keyring.from_settings(settings))
-        with UnitOfWork(factory) as uow:
-            yield uow
+        yield settings, factory
     except CrmError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _work() -> Iterator[UnitOfWork]:
+    """A system unit of work on such a factory."""
+    with mail_factory() as (_settings, factory), UnitOfWork(factory) as uow:
+        yield uow
 
 
 def _system() -> Any:
@@ -205,6 +212,28 @@ def mailbox_test(
         return
     err.print(f"[red]failed ({escape(reason or '')})[/red]: {escape(message or '')}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+@mailbox_app.command("sync")
+def mailbox_sync(name: Annotated[str, typer.Argument(help="The mailbox's name or email address.")]) -> None:
+    """One pass over the mailbox's folders: new mail tracked, with a progress bar and a summary. Safe to stop
+    at any moment and run again: nothing is lost, nothing is tracked twice."""
+    from crm_core.services.mailboxes import find_mailbox
+    from mailbridge.errors import MailError
+    from mailbridge.tracking import TrackingOptions, sync_mailbox
+    from workers.mail_progress import print_summary, tracking_progress
+
+    with mail_factory() as (settings, factory):
+        with UnitOfWork(factory) as uow:
+            mailbox_id = find_mailbox(uow.session, name).id
+        try:
+            with tracking_progress(console) as progress:
+                summary = sync_mailbox(factory, mailbox_id, TrackingOptions.from_settings(settings), progress=progress)
+        except MailError as exc:
+            raise fail(exc) from None
+    print_summary(console, summary)
+    if any(f.error for f in summary.folders.values()):
+        raise typer.Exit(1)
 
 
 @mailbox_app.command("approve")

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from crm_core.api.deps import CallerDep
 from crm_core.api.schemas.mailboxes import MailboxOut, mailbox_out
 from mailbridge.admin.actions import run_connection_test
+from mailbridge.admin.sync_route import router as sync_router
 
 router = APIRouter()
 
@@ -18,3 +19,6 @@ router = APIRouter()
              "the outcome is stored as last_test")
 def mailbox_connection_test(caller: CallerDep, record_id: uuid.UUID) -> Any:
     return mailbox_out(run_connection_test(caller.uow, caller.principal, record_id))
+
+
+router.include_router(sync_router)  # POST /mailboxes/{id}/sync

@@ -8,6 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Literal
 
+from crm_core.settings import Settings
 from mailbridge.message import NormaliseOptions, TrackingTokens
 
 PartyMatching = Literal["best", "all"]
@@ -43,6 +44,19 @@ class TrackingOptions:
         if self.batch_size < 1 or self.smart_matching_days < 1:
             raise ValueError("batch_size and smart_matching_days are positive")
         object.__setattr__(self, "_blocked", frozenset(_block_entry(e) for e in self.block_list if e.strip()))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "TrackingOptions":
+        """The options the organisation's settings (CRM_MAIL_*) ask for."""
+        mib = 1024 * 1024
+        return cls(
+            normalise=NormaliseOptions(max_message_bytes=settings.mail_max_message_mb * mib,
+                                       max_attachment_bytes=settings.mail_max_attachment_mb * mib,
+                                       tokens=TrackingTokens(prefix=settings.mail_token_prefix)),
+            block_list=tuple(settings.mail_block_list), party_matching=settings.mail_party_matching,
+            smart_matching=settings.mail_smart_matching, smart_matching_days=settings.mail_smart_matching_days,
+            batch_size=settings.mail_sync_batch_size,
+        )
 
     @property
     def tokens(self) -> TrackingTokens:

@@ -1,0 +1,38 @@
+"""`crm mail ...`: mail that does not come from a mailbox sync: importing a Maildir or an mbox (migrations, the
+demo), and sending the emails waiting in Pending Send."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crm_core.db.unit_of_work import UnitOfWork
+from workers.cli_mailbox import fail, mail_factory
+
+mail_app = typer.Typer(help="Import mail from files, send pending mail.", no_args_is_help=True)
+console = Console()
+
+
+@mail_app.command("import")
+def mail_import(
+    path: Annotated[Path, typer.Argument(help="A Maildir folder (with its subfolders) or an mbox file.")],
+    mailbox: Annotated[str, typer.Option(help="The CRM mailbox (name or address) the mail is tracked for.")],
+) -> None:
+    """Track every message of a Maildir or mbox as if the mailbox had synced it, with a progress bar and a
+    summary. Running it again imports nothing twice."""
+    from crm_core.services.mailboxes import find_mailbox
+    from mailbridge.errors import MailError
+    from mailbridge.tracking import TrackingOptions, import_local
+    from workers.mail_progress import print_summary, tracking_progress
+
+    with mail_factory() as (settings, factory):
+        with UnitOfWork(factory) as uow:
+            mailbox_id = find_mailbox(uow.session, mailbox).id
+        try:
+            with tracking_progress(console) as progress:
+                options = TrackingOptions.from_settings(settings)
+                summary = import_local(factory, mailbox_id, path, options, progress=progress)
+        except MailError as exc:
+            raise fail(exc) from None
+    print_summary(console, summary)
