@@ -36,3 +36,16 @@ def mail_import(
         except MailError as exc:
             raise fail(exc) from None
     print_summary(console, summary)
+
+
+@mail_app.command("send")
+def mail_send() -> None:
+    """Send the emails waiting in Pending Send through their mailboxes (a few per mailbox each run; the workers
+    run this every minute). Failures are recorded on each email with the reason."""
+    from mailbridge.outgoing import OutgoingOptions, send_pending
+
+    with mail_factory() as (settings, factory):
+        summary = send_pending(factory, OutgoingOptions.from_settings(settings))
+    console.print(f"sent {summary.sent}, to retry {summary.retry}, failed {summary.failed}", highlight=False)
+    for email_id, reason in summary.errors.items():
+        console.print(f"  {email_id}: {reason}", highlight=False, soft_wrap=True)

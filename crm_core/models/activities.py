@@ -122,6 +122,12 @@ class Email(Activity):
     body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     sent_on: Mapped[datetime | None]
+    # Sending (crm_core.services.email_sending, mailbridge.outgoing): the mailbox it goes out through, how
+    # many tries it took, and why the last one failed.
+    sending_mailbox_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="SET NULL", use_alter=True))
+    send_attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    send_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Task(Activity):

@@ -184,7 +184,10 @@ class ActivityService(RecordService[Activity]):
         record.occurred_on = occurred_on(record, kind)
         if new_state in (COMPLETED, CANCELED):
             queues.remove_item(self.session, record)  # a closed activity waits in no queue
-        if new_state == COMPLETED and record.direction_outgoing and record.regarding_type == "case":
+        # An email queued for sending (Pending Send 6, Sending 7) has not reached the customer yet: the
+        # sender answers the case when it really goes out (mailbridge.outgoing).
+        queued = isinstance(record, Email) and new_status in (6, 7)
+        if new_state == COMPLETED and record.direction_outgoing and record.regarding_type == "case" and not queued:
             # A sent email or a call made to the customer is the case's first response (its SLA KPI).
             case_slas.on_answered(self.session, record.regarding_id, utcnow())  # type: ignore[arg-type]
         self.session.flush()

@@ -31,7 +31,7 @@ TYPES = {
     "email": ({"message_id": "<m1@example.com>", "in_reply_to": "<m0@example.com>", "body_text": "Hi",
                "sent_on": "2024-03-01T09:00:00Z"},
               {"message_id", "in_reply_to", "conversation_index", "tracking_token", "body_text", "body_html",
-               "sent_on", "direction_outgoing"}),
+               "sent_on", "direction_outgoing", "sending_mailbox_id", "send_attempts", "send_error"}),
     "task": ({"percent_complete": 40, "category": "Follow-up"}, {"percent_complete", "category"}),
     "appointment": ({"location": "Room 1", "is_all_day": True},
                     {"location", "is_all_day", "global_object_id", "instance_type_code", "series_id"}),

@@ -23,6 +23,7 @@ from crm_core.api.schemas.activities import (
 )
 from crm_core.api.schemas.common import Page
 from crm_core.entities import all_entities
+from crm_core.services import email_sending
 from crm_core.services.activities import ActivityService
 from crm_core.services.activity_types import ActivityTypeService
 from crm_core.services.listing import Op
@@ -52,6 +53,13 @@ RESOURCES = [
 
 router = APIRouter()
 _Status = StatusIn | None
+
+
+@router.post("/activities/{record_id}/send", response_model=ActivityOut, tags=["activities"],
+             summary="Send an email through its sender's (or owner's) mailbox: it becomes Pending Send, and the "
+             "mail workers deliver it (Sent, or Failed with the reason)")
+def send_email(caller: CallerDep, record_id: uuid.UUID) -> Any:
+    return activity_out(email_sending.request_send(caller.uow, caller.principal, record_id))
 
 
 @router.post("/activities/{record_id}/complete", response_model=ActivityOut, tags=["activities"],

@@ -115,6 +115,8 @@ _COMMON_OUT = (
 )
 # Read-only columns that only meetings show.
 _MEETING_OUT = ("instance_type_code", "series_id")
+# Read-only columns of emails: how their sending went.
+_EMAIL_OUT = ("sending_mailbox_id", "send_attempts", "send_error")
 
 
 def parties_out(record: Any) -> list[PartyOut]:
@@ -143,6 +145,8 @@ def activity_out(record: Any) -> dict[str, Any]:
         out[f.name] = getattr(record, f.name)
     if kind.code in ("appointment", "recurring_appointment"):
         out.update({name: getattr(record, name) for name in _MEETING_OUT})
+    if kind.code == "email":
+        out.update({name: getattr(record, name) for name in _EMAIL_OUT})
     if kind.is_custom:
         out["custom_fields"] = record.custom_fields or {}
     return out
