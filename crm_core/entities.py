@@ -170,6 +170,9 @@ def _register_core() -> None:
                         self_column="user_id"))
     # Mail tracking: messages the pipeline could not read, with their raw bytes; administrators read them.
     register(EntitySpec("mail_quarantine", "quarantine", m.MailQuarantine, ownership="org", display_column="reason"))
+    # Email-to-case: automatic record creation rules on queue mailboxes, kept by administrators.
+    register(EntitySpec("case_creation_rule", "case-creation-rules", m.CaseCreationRule, ownership="org",
+                        states=case_states.ROUTING_RULE))
 
 
 _register_core()

@@ -9,9 +9,11 @@ from crm_core.api.deps import CallerDep
 from crm_core.api.resource import Resource, build_router
 from crm_core.api.routes import (
     activities,
+    case_creation_rules,
     catalog,
     contracts,
     customers,
+    mail_tracking,
     mailboxes,
     marketing,
     sales,
@@ -62,4 +64,6 @@ def api_router() -> APIRouter:
     router.include_router(service_levels.router)  # business calendars and SLAs: hours, closures, items
     router.include_router(contracts.router)  # contracts: lines, lifecycle, what a customer may open cases under
     router.include_router(mailboxes.router)  # mailboxes: approval (the connection test is mailbridge's)
+    router.include_router(mail_tracking.router)  # quarantine, link review, privacy of tracked mail
+    router.include_router(case_creation_rules.router)  # email-to-case rules and their decisions
     return router

@@ -18,6 +18,7 @@ from crm_core.models.activities import (
 )
 from crm_core.models.audit import AuditEntry
 from crm_core.models.autonumber import AutoNumberCounter
+from crm_core.models.case_creation_rules import CaseCreationRule, CaseCreationRuleItem, CaseRuleDecision
 from crm_core.models.cases import Case, CaseResolution
 from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, UnitGroup
 from crm_core.models.contracts import Contract, ContractLine, ContractTemplate
@@ -99,3 +100,4 @@ __all__ += ["BusinessCalendar", "BusinessHours", "CalendarClosure", "Contract", 
 __all__ += ["EmailServerProfile", "Mailbox"]  # mail: server profiles and mailboxes
 __all__ += ["EmailAttachment", "FolderCheckpoint", "MailBlob", "MailQuarantine", "MailSighting",
             "TrackedMessage"]  # mail: tracking
+__all__ += ["CaseCreationRule", "CaseCreationRuleItem", "CaseRuleDecision"]  # mail: email-to-case rules

@@ -7,6 +7,9 @@
   per place, so a rerun finds what it already did; one mail seen by several mailboxes has several sightings.
 - `FolderCheckpoint`: a mailbox folder's IMAP sync state, committed with the activities of each batch.
 - `MailQuarantine`: a message that could not be read, with its raw bytes and the reason; admins read it.
+- A tombstone is a `TrackedMessage` without an email (`untracked_on` set): a user untracked the mail, or an
+  admin purged an address; its Message-ID and fingerprint (no content) keep the next sync from tracking it
+  again.
 - `MailBlob` and `EmailAttachment`: content-addressed storage (sha256 -> bytes) for raw messages and
   attachments, and the attachment rows of an email.
 
@@ -59,7 +62,8 @@ class TrackedMessage(Base):
     __tablename__ = "tracked_messages"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    email_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), unique=True)
+    # None: a tombstone (untracked_on says when); dedupe still finds it, so the mail is not tracked again.
+    email_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), unique=True)
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     # sha256 of the normalised thread subject, for smart matching; None for an empty subject.
@@ -77,6 +81,11 @@ class TrackedMessage(Base):
     is_auto_reply: Mapped[bool] = mapped_column(Boolean, default=False)
     is_bulk: Mapped[bool] = mapped_column(Boolean, default=False)
     created_on: Mapped[datetime] = mapped_column(default=utcnow)
+    # A person's decision on the link (relink or confirm): when and who (no FK: the trail outlives users).
+    reviewed_on: Mapped[datetime | None]
+    reviewed_by_id: Mapped[uuid.UUID | None]
+    redacted_on: Mapped[datetime | None]  # bodies, attachments and raw bytes removed; the activity stays
+    untracked_on: Mapped[datetime | None]  # a tombstone since then
 
     __table_args__ = (
         CheckConstraint(_among("signal", SIGNALS), name="signal"),
@@ -109,8 +118,10 @@ class MailSighting(Base):
     __table_args__ = (UniqueConstraint("mailbox_id", "folder", "uidvalidity", "uid", name="uq_mail_sightings_place"),)
 
     def audit_target(self) -> tuple[str, uuid.UUID, str] | None:
-        tracked = self.tracked
-        return ("activity", tracked.email_id, f"sighting.{self.id}") if tracked is not None else None
+        tracked = self.tracked  # a tombstone's sightings belong to no activity any more
+        if tracked is None or tracked.email_id is None:
+            return None
+        return ("activity", tracked.email_id, f"sighting.{self.id}")
 
 
 class FolderCheckpoint(Base):
@@ -132,6 +143,7 @@ class MailQuarantine(RecordMixin, Base):
     quarantine reasons) and a message in words. One row per mailbox and content: seen again, it is not doubled."""
 
     __tablename__ = "mail_quarantine"
+    __audited__ = True  # when it came, and who discarded or retried it
 
     mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"), index=True)
     folder: Mapped[str] = mapped_column(String(500))

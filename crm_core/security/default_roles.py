@@ -22,6 +22,7 @@ ADMIN_ENTITIES += ("business_calendar", "sla", "contract_template")  # service l
 CUSTOMER_ENTITIES += ("contract",)  # service: user-owned contracts
 ADMIN_ENTITIES += ("email_server_profile", "mailbox")  # mail: configured by admins
 ADMIN_ENTITIES += ("mail_quarantine",)  # mail tracking: unreadable messages, read by admins
+ADMIN_ENTITIES += ("case_creation_rule",)  # email-to-case: automatic record creation rules, kept by admins
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:

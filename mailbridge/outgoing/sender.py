@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_core.activity_catalogue import COMPLETED, OPEN
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
-from crm_core.models import Email, Mailbox
+from crm_core.models import CaseRuleDecision, Email, Mailbox
 from crm_core.security.secrets import SecretUnavailable
 from crm_core.services import case_slas
 from crm_core.services.autonumber import next_sequence
@@ -184,8 +184,10 @@ def _record_sent(factory: sessionmaker[Session], email_id: uuid.UUID, sent: Sent
         email.sent_on = email.actual_end = email.occurred_on = now
         refused = "; ".join(f"{address}: {why}" for address, why in sent.refused.items())
         email.send_error = f"some recipients were refused: {refused}" if refused else None
-        if email.regarding_type == "case" and email.regarding_id is not None:
-            case_slas.on_answered(session, email.regarding_id, now)  # the customer has his first response
+        automatic = session.scalar(select(CaseRuleDecision.id).where(CaseRuleDecision.acknowledgement_id == email.id))
+        if email.regarding_type == "case" and email.regarding_id is not None and automatic is None:
+            # A person's answer is the customer's first response; an automatic acknowledgement is not.
+            case_slas.on_answered(session, email.regarding_id, now)
         session.flush()
         uow.commit()
     summary.sent += 1

@@ -21,7 +21,7 @@ KnownBy = Literal["message_id", "sent_by_crm", "fingerprint"]
 
 @dataclass(frozen=True)
 class Known:
-    email_id: uuid.UUID
+    email_id: uuid.UUID | None  # None: a tombstone (the mail was untracked)
     tracked: TrackedMessage | None  # None: an email the CRM sent, not yet seen by a sync
     by: KnownBy
 

@@ -22,6 +22,7 @@ from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.models import Email, TrackedMessage
 from mailbridge.errors import Unreadable
 from mailbridge.message import NormalisedMessage, normalise
+from mailbridge.rules import engine as case_rules  # a module: mailbridge.rules imports tracking modules too
 from mailbridge.tracking.blocklist import check_block_list
 from mailbridge.tracking.context import MailboxContext
 from mailbridge.tracking.correlate_subject import thread_key
@@ -69,6 +70,10 @@ def _track(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: Norm
     if check_block_list(message, options).blocked:
         return Outcome("skipped", reason="blocked")
     known = find_known(session, message)
+    if known is not None and known.tracked is not None and known.tracked.email_id is None:
+        # A tombstone: someone untracked this mail (privacy); it is never tracked again, from any folder.
+        add_sighting(session, ctx.mailbox_id, item, known.tracked)
+        return Outcome("skipped", reason="untracked")
     if known is not None:
         return _merge(uow, ctx, item, message, options, known)
     link = correlate(session, message, ctx, options, now)
@@ -79,6 +84,7 @@ def _track(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: Norm
     parties = _with_new_sender(uow, ctx, message, parties)
     tracked = persist(session, ctx, item, message, link, parties.keys, explain(link, parties))
     add_sighting(session, ctx.mailbox_id, item, tracked)
+    case_rules.run_case_rules(uow, ctx, message, tracked.email_id, options, now)  # email-to-case, queue mailboxes
     return Outcome("tracked", email_id=tracked.email_id)
 
 

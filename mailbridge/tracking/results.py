@@ -27,7 +27,7 @@ class SourceItem:
 @dataclass(frozen=True)
 class Outcome:
     """What one message became. `email_id` for tracked and duplicate mail; `reason` for skipped mail (blocked,
-    not_known_records, not_crm_reply) and quarantined mail (a quarantine reason code)."""
+    not_known_records, not_crm_reply, untracked) and quarantined mail (a quarantine reason code)."""
 
     kind: OutcomeKind
     email_id: uuid.UUID | None = None
