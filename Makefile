@@ -19,7 +19,9 @@ run: $(STAMP)
 	$(BIN)/crm serve
 
 ## test: lint, then the whole suite on SQLite and on PostgreSQL (skipped, saying why, if no server)
-test: $(STAMP) lint test-sqlite test-postgresql
+test: $(STAMP) lint
+	@# The two databases' suites share nothing (own database, own mail servers on free ports): side by side.
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 test-sqlite: $(STAMP)
 	$(BIN)/pytest
