@@ -26,10 +26,11 @@ from sqlalchemy import select
 from crm_core import case_states
 from crm_core.email_addresses import normalize
 from crm_core.errors import Conflict, ValidationFailed
-from crm_core.models import CaseCreationRule, CaseCreationRuleItem, CaseRuleDecision, Queue, Subject, Team, User
+from crm_core.models import CaseCreationRule, CaseCreationRuleItem, CaseRuleDecision, Queue, Subject
 from crm_core.models.case_creation_rules import DEFAULT_ACK_BODY, DEFAULT_ACK_SUBJECT
 from crm_core.security.privileges import Privilege
 from crm_core.services.records import RecordService
+from crm_core.services.routing import check_assignee
 
 TEXT_OPS = frozenset({"eq", "ne", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with"})
 ADDRESS_OPS = frozenset({"contains", "not_contains", "includes_queue", "excludes_queue"})
@@ -237,18 +238,7 @@ class CaseCreationRuleService(RecordService[CaseCreationRule]):
         target_type, target_id = data.get("assign_to_type"), data.get("assign_to_id")
         if target_type is None and target_id is None:
             return out
-        if target_type not in ("user", "team") or target_id is None:
-            raise ValidationFailed.field(f"{prefix}.assign_to_type", "give both assign_to_type (user or team) and "
-                                         "assign_to_id, or neither for the queue's owner")
-        if target_type == "user":
-            user = self.session.get(User, target_id)
-            if user is None or user.is_disabled:
-                raise ValidationFailed.field(f"{prefix}.assign_to_id", f"no enabled user with id {target_id}")
-            out["assign_user_id"] = target_id
-        else:
-            if self.session.get(Team, target_id) is None:
-                raise ValidationFailed.field(f"{prefix}.assign_to_id", f"no team with id {target_id}")
-            out["assign_team_id"] = target_id
+        out.update(check_assignee(self.session, prefix, target_type, target_id))
         return out
 
     def set_state(self, record_id: uuid.UUID, statecode: int, statuscode: int | None,

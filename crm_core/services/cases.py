@@ -9,11 +9,10 @@ queue. New cases go through the active routing rule (crm_core.services.routing).
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import Any, ClassVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from crm_core import case_states as cs
 from crm_core.db.types import utcnow
@@ -38,10 +37,7 @@ class CaseService(RecordService[Case]):
 
     # --- reads -------------------------------------------------------------------------------------
     def list(self, query: listing.ListQuery) -> listing.Page[Case]:
-        # customer_id is one value over two columns (the account or the contact).
-        extra = [or_(Case.customer_account_id == f.value, Case.customer_contact_id == f.value)
-                 for f in query.filters if f.column == "customer_id"]
-        query = dataclasses.replace(query, filters=[f for f in query.filters if f.column != "customer_id"])
+        extra, query = listing.customer_filter(query, Case)
         stmt = select(Case).where(access.scope(self.principal, self.spec, Privilege.READ), *extra)
         rows = list(self.session.scalars(listing.apply(stmt, Case, query, self.sortable)))
         return listing.page(rows, query)

@@ -12,7 +12,6 @@ job would at once) and by `refresh_contract_states`, which the periodic worker r
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -46,10 +45,7 @@ class ContractService(RecordService[Contract]):
 
     # --- reads -------------------------------------------------------------------------------------
     def list(self, query: listing.ListQuery) -> listing.Page[Contract]:
-        # customer_id is one value over two columns (the account or the contact).
-        extra = [or_(Contract.customer_account_id == f.value, Contract.customer_contact_id == f.value)
-                 for f in query.filters if f.column == "customer_id"]
-        query = dataclasses.replace(query, filters=[f for f in query.filters if f.column != "customer_id"])
+        extra, query = listing.customer_filter(query, Contract)
         stmt = select(Contract).where(access.scope(self.principal, self.spec, Privilege.READ), *extra)
         rows = list(self.session.scalars(listing.apply(stmt, Contract, query, self.sortable)))
         return listing.page(rows, query)

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -10,7 +11,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_core.db import column_limits
@@ -116,3 +117,11 @@ def page(rows: list[T], query: ListQuery) -> Page[T]:
     key = query.sort.lstrip("-")
     last = rows[-1]
     return Page(rows, _encode([getattr(last, key), last.id]))
+
+
+def customer_filter(query: ListQuery, model: type[Any]) -> tuple[list[Any], ListQuery]:
+    """customer_id is one value over two indexed columns (the account or the contact) of records with a
+    Customer lookup: the conditions it makes, and the query without it for `apply`."""
+    conditions = [or_(model.customer_account_id == f.value, model.customer_contact_id == f.value)
+                  for f in query.filters if f.column == "customer_id"]
+    return conditions, dataclasses.replace(query, filters=[f for f in query.filters if f.column != "customer_id"])

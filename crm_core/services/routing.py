@@ -135,6 +135,22 @@ def _check_value(spec: CaseField, name: str, op: str, value: Any, path: str, ses
     return str(parsed)
 
 
+def check_assignee(session: Session, prefix: str, target_type: Any, target_id: Any) -> dict[str, uuid.UUID | None]:
+    """assign_to_type + assign_to_id of a rule item: an enabled user or a team, as assign_user_id and
+    assign_team_id; a 422 naming the part otherwise."""
+    if target_type not in ("user", "team") or target_id is None:
+        raise ValidationFailed.field(f"{prefix}.assign_to_type", "give both assign_to_type (user or team) "
+                                     "and assign_to_id")
+    if target_type == "user":
+        user = session.get(User, target_id)
+        if user is None or user.is_disabled:
+            raise ValidationFailed.field(f"{prefix}.assign_to_id", f"no enabled user with id {target_id}")
+        return {"assign_user_id": target_id, "assign_team_id": None}
+    if session.get(Team, target_id) is None:
+        raise ValidationFailed.field(f"{prefix}.assign_to_id", f"no team with id {target_id}")
+    return {"assign_user_id": None, "assign_team_id": target_id}
+
+
 # --- evaluating --------------------------------------------------------------------------------------
 class MatchContext:
     """What matching conditions against several cases can share: the subject trees already looked up."""
@@ -259,18 +275,7 @@ class RoutingRuleService(RecordService[RoutingRule]):
             if self.session.get(Queue, queue_id) is None:
                 raise ValidationFailed.field(f"{prefix}.queue_id", f"no queue with id {queue_id}")
             return out
-        if target_type not in ("user", "team") or target_id is None:
-            raise ValidationFailed.field(f"{prefix}.assign_to_type", "give both assign_to_type (user or team) "
-                                         "and assign_to_id")
-        if target_type == "user":
-            user = self.session.get(User, target_id)
-            if user is None or user.is_disabled:
-                raise ValidationFailed.field(f"{prefix}.assign_to_id", f"no enabled user with id {target_id}")
-            out["assign_user_id"] = target_id
-        else:
-            if self.session.get(Team, target_id) is None:
-                raise ValidationFailed.field(f"{prefix}.assign_to_id", f"no team with id {target_id}")
-            out["assign_team_id"] = target_id
+        out.update(check_assignee(self.session, prefix, target_type, target_id))
         return out
 
     def set_state(self, record_id: uuid.UUID, statecode: int, statuscode: int | None,

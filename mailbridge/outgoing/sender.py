@@ -129,7 +129,8 @@ def _claim(factory: sessionmaker[Session], options: OutgoingOptions, now: dateti
             waiting = waiting.with_for_update(skip_locked=True)  # two senders never claim the same email
         taken: Counter[uuid.UUID] = Counter()
         claimed = []
-        for email in session.scalars(waiting).all():
+        # The oldest waiting emails only: a campaign of thousands is not read whole every minute to take a few.
+        for email in session.scalars(waiting.limit(options.per_mailbox * 50)).all():
             mailbox = (session.get(Mailbox, email.sending_mailbox_id) if email.sending_mailbox_id
                        else sending_mailbox(session, email))
             if mailbox is None or not mailbox.may_sync("outgoing"):

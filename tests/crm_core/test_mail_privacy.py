@@ -16,8 +16,8 @@ from crm_core.models import AuditEntry, MailBlob, MailSighting, TrackedMessage
 from mailbridge.message import NormaliseOptions
 from mailbridge.tracking import TrackingOptions, import_local
 from tests.api import created, problem
-from tests.crm_core.test_mail_review import audit, maildir, make_mailbox, the_email
-from tests.mailbridge.tracking_fixtures import emails, mail
+from tests.crm_core.test_mail_review import audit, the_email
+from tests.mailbridge.tracking_fixtures import emails, local_mailbox, mail, maildir
 from tests.org import OrgBuilder, TestUser
 
 SECRET = "the launch code is 0000"
@@ -49,7 +49,7 @@ def _count(session_factory: Any, model: Any) -> int:
 
 def test_untrack_removes_the_mail_and_the_next_import_does_not_bring_it_back(
         client, admin: TestUser, org: OrgBuilder, session_factory, tmp_path: Path) -> None:
-    box_id, rep = make_mailbox(client, admin, org, session_factory, incoming_filter="all")
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
     path = maildir(tmp_path / "M", {"": [mail(sender="jane@customer.example", to=rep.email, subject="Private",
                                               body=SECRET),
                                          mail(sender="joe@customer.example", to=rep.email, subject="Business")]})
@@ -82,7 +82,7 @@ def test_untrack_removes_the_mail_and_the_next_import_does_not_bring_it_back(
 
 def test_an_untracked_mail_seen_in_another_folder_is_not_tracked_again(
         client, admin: TestUser, org: OrgBuilder, session_factory, tmp_path: Path) -> None:
-    box_id, rep = make_mailbox(client, admin, org, session_factory, incoming_filter="all")
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
     raw = mail(sender="jane@customer.example", to=rep.email, subject="Private", body=SECRET)
     import_local(session_factory, box_id, maildir(tmp_path / "A", {"": [raw]}))
     private = the_email(client, rep, "Private")
@@ -96,7 +96,7 @@ def test_an_untracked_mail_seen_in_another_folder_is_not_tracked_again(
 
 def test_redact_keeps_the_activity_without_bodies_attachments_or_raw_bytes(
         client, admin: TestUser, org: OrgBuilder, session_factory, tmp_path: Path) -> None:
-    box_id, rep = make_mailbox(client, admin, org, session_factory, incoming_filter="all")
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
     shared = b"%PDF-1.4 the same attachment on two mails"
     path = maildir(tmp_path / "M", {"": [
         _with_attachment("jane@customer.example", rep.email, "Plans", b"%PDF-1.4 only on this mail"),
@@ -133,7 +133,7 @@ def test_redact_keeps_the_activity_without_bodies_attachments_or_raw_bytes(
 
 def test_purge_untracks_every_mail_of_an_address_and_anonymises_it(
         client, admin: TestUser, org: OrgBuilder, session_factory, tmp_path: Path) -> None:
-    box_id, rep = make_mailbox(client, admin, org, session_factory, incoming_filter="all")
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
     path = maildir(tmp_path / "M", {
         "": [mail(sender="Jane <Jane@Customer.example>", to=rep.email, subject="From her", body=SECRET),
              mail(sender="joe@customer.example", to=rep.email, cc="jane@customer.example", subject="Cc her"),

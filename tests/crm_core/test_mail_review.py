@@ -5,7 +5,6 @@ a person re-links it (audited) or confirms it, and only where his roles let him.
 Tracked mail comes from a Maildir written by the test and imported by mailbridge's import_local."""
 
 import hashlib
-import mailbox as stdlib_mailbox
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,36 +16,11 @@ from crm_core.services.quarantine import REASON_MEANINGS
 from mailbridge.tracking import import_local
 from mailbridge.tracking.quarantine import REASONS
 from tests.api import created, problem
-from tests.mailbridge.tracking_fixtures import TEST_KEY, contact, emails, mail
+from tests.mailbridge.tracking_fixtures import contact, emails, local_mailbox, mail, maildir
 from tests.org import OrgBuilder, TestUser
 
 
 # --- helpers (test_mail_privacy.py uses them too) --------------------------------------------------
-def make_mailbox(client: Any, admin: TestUser, org: OrgBuilder, session_factory: Any,
-                 user: TestUser | None = None, **options: Any) -> tuple[uuid.UUID, TestUser]:
-    """A salesperson's mailbox (as an admin makes it through the API); import_local needs no server."""
-    from crm_core.security import secrets
-    from crm_core.security.secrets import Keyring
-
-    secrets.install(session_factory, Keyring(TEST_KEY))
-    rep = user or org.user(f"rep-{uuid.uuid4().hex[:6]}@contoso.example", ["Salesperson"])
-    profile = created(client, admin, "email-server-profiles", {
-        "name": f"Archive {uuid.uuid4().hex[:6]}", "incoming_host": "127.0.0.1", "incoming_security": "plain"})
-    box = created(client, admin, "mailboxes", {
-        "email_address": rep.email, "regarding_type": "user", "regarding_id": str(rep.id),
-        "server_profile_id": profile["id"], "password": "unused", **options})
-    return uuid.UUID(box["id"]), rep
-
-
-def maildir(path: Path, messages: dict[str, list[bytes]]) -> Path:
-    root = stdlib_mailbox.Maildir(path, create=True)
-    for folder, raws in messages.items():
-        target = root if not folder else root.add_folder(folder)
-        for raw in raws:
-            target.add(raw)
-    return path
-
-
 def raw_maildir(path: Path, files: dict[str, bytes]) -> Path:
     """A Maildir holding these exact bytes (mailbox.add would repair them)."""
     for sub in ("cur", "new", "tmp"):
@@ -70,7 +44,7 @@ def audit(client: Any, admin: TestUser, path: str) -> list[dict[str, Any]]:
 # --- quarantine --------------------------------------------------------------------------------------
 def _quarantine(client: Any, admin: TestUser, org: OrgBuilder, session_factory: Any,
                 tmp_path: Path) -> tuple[uuid.UUID, bytes]:
-    box_id, _ = make_mailbox(client, admin, org, session_factory, incoming_filter="all")
+    box_id, _ = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
     garbage = b"\x00\x01 not a mail message at all, no header to read\r\n"
     path = raw_maildir(tmp_path / "Q", {"1.empty": b"", "2.garbage": garbage})
     assert import_local(session_factory, box_id, path).quarantined == 2
@@ -145,7 +119,7 @@ def test_every_quarantine_reason_has_its_meaning_in_crm_core() -> None:
 def _ambiguous(client: Any, admin: TestUser, org: OrgBuilder, session_factory: Any,
                tmp_path: Path) -> tuple[TestUser, list[dict[str, Any]], dict[str, Any]]:
     """Two contacts share info@family.example; their mail waits for review instead of a guess."""
-    box_id, rep = make_mailbox(client, admin, org, session_factory)
+    box_id, rep = local_mailbox(client, admin, org, session_factory)
     family = [contact(client, rep, first, "Family", "info@family.example") for first in ("Ann", "Bob")]
     path = maildir(tmp_path / "M", {"": [mail(sender="info@family.example", to=rep.email, subject="Our order")]})
     assert import_local(session_factory, box_id, path).tracked == 1
@@ -272,7 +246,7 @@ def test_retry_tracks_a_quarantined_message_with_todays_settings(client, admin: 
     from mailbridge.message import NormaliseOptions
     from mailbridge.tracking import TrackingOptions
 
-    box_id, rep = make_mailbox(client, admin, org, session_factory, incoming_filter="all")
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
     big = mail(sender="jane@customer.example", to=rep.email, subject="Big", body="x" * 5000)
     small = TrackingOptions(normalise=NormaliseOptions(max_message_bytes=2000))
     assert import_local(session_factory, box_id, maildir(tmp_path / "Q", {"": [big]}), small).quarantined == 1

@@ -14,40 +14,17 @@ from crm_core.models import MailQuarantine, MailSighting, TrackedMessage
 from mailbridge.message import QUARANTINE_REASONS
 from mailbridge.tracking import TrackingOptions, import_local
 from tests.api import created
-from tests.mailbridge.tracking_fixtures import TEST_KEY, contact, emails, mail, parties
+from tests.mailbridge.tracking_fixtures import contact, emails, local_mailbox, mail, maildir, parties
 from tests.org import OrgBuilder, TestUser
 
 CORPUS = Path(__file__).parent / "corpus"
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.suffix in {".txt", ".eml"})
 
 
-def _mailbox(client, admin: TestUser, org: OrgBuilder, session_factory, **options) -> tuple[uuid.UUID, TestUser]:
-    from crm_core.security import secrets
-    from crm_core.security.secrets import Keyring
-
-    secrets.install(session_factory, Keyring(TEST_KEY))
-    rep = org.user(f"rep-{uuid.uuid4().hex[:6]}@contoso.example", ["Salesperson"])
-    profile = created(client, admin, "email-server-profiles", {
-        "name": f"Archive {uuid.uuid4().hex[:6]}", "incoming_host": "127.0.0.1", "incoming_security": "plain"})
-    box = created(client, admin, "mailboxes", {
-        "email_address": rep.email, "regarding_type": "user", "regarding_id": str(rep.id),
-        "server_profile_id": profile["id"], "password": "unused", **options})
-    return uuid.UUID(box["id"]), rep
-
-
-def _maildir(path: Path, messages: dict[str, list[bytes]]) -> Path:
-    root = stdlib_mailbox.Maildir(path, create=True)
-    for folder, raws in messages.items():
-        target = root if not folder else root.add_folder(folder)
-        for raw in raws:
-            target.add(raw)
-    return path
-
-
 def test_a_maildir_imports_once(client, admin: TestUser, org: OrgBuilder, session_factory, tmp_path: Path) -> None:
-    box_id, rep = _mailbox(client, admin, org, session_factory)  # known records only
+    box_id, rep = local_mailbox(client, admin, org, session_factory)  # known records only
     jane = contact(client, rep, "Jane", "Doe", "jane@customer.example")
-    path = _maildir(tmp_path / "Maildir", {
+    path = maildir(tmp_path / "Maildir", {
         "": [mail(sender="jane@customer.example", to=rep.email, subject="Old question"),
              mail(sender="spam@elsewhere.example", to=rep.email, subject="Win!")],
         "Sent": [mail(sender=rep.email, to="Jane <jane@customer.example>", subject="Old answer")],
@@ -70,7 +47,7 @@ def test_a_maildir_imports_once(client, admin: TestUser, org: OrgBuilder, sessio
 
 def test_dedupe_tells_a_reused_message_id_from_a_rewritten_one(client, admin: TestUser, org: OrgBuilder,
                                                               session_factory, tmp_path: Path) -> None:
-    box_id, rep = _mailbox(client, admin, org, session_factory, incoming_filter="all")
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
     date = "Mon, 23 Nov 2026 10:00:00 +0000"
     original = mail(sender="jane@customer.example", to=rep.email, subject="Hi", body="First mail.",
                     message_id="<same@customer.example>", date=date)
@@ -78,7 +55,7 @@ def test_dedupe_tells_a_reused_message_id_from_a_rewritten_one(client, admin: Te
                      message_id="<relay-1234@relay.example>", date=date)
     reused = mail(sender="jane@customer.example", to=rep.email, subject="Another", body="Second mail.",
                   message_id="<same@customer.example>", date=date)
-    summary = import_local(session_factory, box_id, _maildir(tmp_path / "M", {"": [original, rewritten, reused]}))
+    summary = import_local(session_factory, box_id, maildir(tmp_path / "M", {"": [original, rewritten, reused]}))
 
     assert (summary.tracked, summary.duplicates) == (2, 1)
     assert sorted(e["subject"] for e in emails(client, rep)) == ["Another", "Hi"]
@@ -86,7 +63,7 @@ def test_dedupe_tells_a_reused_message_id_from_a_rewritten_one(client, admin: Te
 
 def test_an_mbox_imports_with_the_same_steps(client, admin: TestUser, org: OrgBuilder, session_factory,
                                             tmp_path: Path) -> None:
-    box_id, rep = _mailbox(client, admin, org, session_factory, incoming_filter="all", keep_content="metadata")
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all", keep_content="metadata")
     box = stdlib_mailbox.mbox(tmp_path / "archive.mbox")
     for i in range(3):
         box.add(mail(sender=f"c{i}@customer.example", to=rep.email, subject=f"secret {i}"))
@@ -102,7 +79,7 @@ def test_an_mbox_imports_with_the_same_steps(client, admin: TestUser, org: OrgBu
 def test_the_corpus_goes_through_the_whole_pipeline(client, admin: TestUser, org: OrgBuilder, session_factory,
                                                    tmp_path: Path) -> None:
     assert len(CORPUS_FILES) >= 55
-    box_id, _ = _mailbox(client, admin, org, session_factory, incoming_filter="all",
+    box_id, _ = local_mailbox(client, admin, org, session_factory, incoming_filter="all",
                          unknown_senders="create_contact")
     maildir = tmp_path / "corpus"
     for sub in ("cur", "new", "tmp"):
@@ -137,7 +114,7 @@ def test_the_corpus_goes_through_the_whole_pipeline(client, admin: TestUser, org
 
 def test_smart_matching_links_one_thread_and_sends_two_to_review(client, admin: TestUser, org: OrgBuilder,
                                                                  session_factory, tmp_path: Path) -> None:
-    box_id, rep = _mailbox(client, admin, org, session_factory)
+    box_id, rep = local_mailbox(client, admin, org, session_factory)
     jane = contact(client, rep, "Jane", "Doe", "jane@customer.example")
     cases = [created(client, rep, "cases", {"title": f"Case {i}", "customer_type": "contact",
                                             "customer_id": jane["id"]}) for i in range(2)]
@@ -151,17 +128,17 @@ def test_smart_matching_links_one_thread_and_sends_two_to_review(client, admin: 
                     message_id=f"<crm-{i}@contoso.example>")
 
     smart = TrackingOptions(smart_matching=True)
-    sent = import_local(session_factory, box_id, _maildir(tmp_path / "A", {"Sent": [crm_sent(0, "Printer on fire")]}),
+    sent = import_local(session_factory, box_id, maildir(tmp_path / "A", {"Sent": [crm_sent(0, "Printer on fire")]}),
                         smart)
     assert (sent.tracked, sent.duplicates) == (0, 1)  # the CRM's own mail is recognised, not tracked twice
     reply = mail(sender="jane@customer.example", to=rep.email, subject="Fwd: printer ON fire", body="still burning")
-    import_local(session_factory, box_id, _maildir(tmp_path / "B", {"": [reply]}), smart)
+    import_local(session_factory, box_id, maildir(tmp_path / "B", {"": [reply]}), smart)
     [linked] = [e for e in emails(client, rep) if e["subject"] == "Fwd: printer ON fire"]
     assert (linked["regarding_type"], linked["regarding_id"]) == ("case", cases[0]["id"])
 
-    import_local(session_factory, box_id, _maildir(tmp_path / "C", {"Sent": [crm_sent(1, "Printer on fire")]}), smart)
+    import_local(session_factory, box_id, maildir(tmp_path / "C", {"Sent": [crm_sent(1, "Printer on fire")]}), smart)
     again = mail(sender="jane@customer.example", to=rep.email, subject="RE: Printer on fire", body="which one?")
-    import_local(session_factory, box_id, _maildir(tmp_path / "D", {"": [again]}), smart)
+    import_local(session_factory, box_id, maildir(tmp_path / "D", {"": [again]}), smart)
     [ambiguous] = [e for e in emails(client, rep) if e["subject"] == "RE: Printer on fire"]
     assert ambiguous["regarding_id"] is None  # no guess between the two cases
     with session_factory() as session:

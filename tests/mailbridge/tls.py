@@ -15,6 +15,8 @@ from cryptography.x509.oid import NameOID
 
 @dataclass(frozen=True)
 class TestCertificate:
+    __test__ = False  # a fixture's value, not a test class for pytest to collect
+
     cert_path: Path
     key_path: Path
 

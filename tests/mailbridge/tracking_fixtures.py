@@ -2,8 +2,10 @@
 would, approved), mail written by the test and appended over IMAP, a sync, and reads through the API."""
 
 import email.utils
+import mailbox as stdlib_mailbox
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -86,3 +88,26 @@ def parties(activity: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 def contact(client: Any, user: TestUser, first: str, last: str, address: str) -> dict[str, Any]:
     return created(client, user, "contacts", {"first_name": first, "last_name": last, "email_address1": address})
+
+
+def local_mailbox(client: Any, admin: TestUser, org: OrgBuilder, session_factory: sessionmaker[Session],
+                  user: TestUser | None = None, **options: Any) -> tuple[uuid.UUID, TestUser]:
+    """A salesperson's mailbox (as an admin makes it through the API) for import_local, which needs no server."""
+    secrets.install(session_factory, Keyring(TEST_KEY))
+    rep = user or org.user(f"rep-{uuid.uuid4().hex[:6]}@contoso.example", ["Salesperson"])
+    profile = created(client, admin, "email-server-profiles", {
+        "name": f"Archive {uuid.uuid4().hex[:6]}", "incoming_host": "127.0.0.1", "incoming_security": "plain"})
+    box = created(client, admin, "mailboxes", {
+        "email_address": rep.email, "regarding_type": "user", "regarding_id": str(rep.id),
+        "server_profile_id": profile["id"], "password": "unused", **options})
+    return uuid.UUID(box["id"]), rep
+
+
+def maildir(path: Path, messages: dict[str, list[bytes]]) -> Path:
+    """A Maildir at `path` with `messages` per folder ("" is the top folder)."""
+    root = stdlib_mailbox.Maildir(path, create=True)
+    for folder, raws in messages.items():
+        target = root if not folder else root.add_folder(folder)
+        for raw in raws:
+            target.add(raw)
+    return path
