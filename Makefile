@@ -32,9 +32,10 @@ test-postgresql: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## bench: the API read benchmark (100k contacts in PostgreSQL); figures go to docs/benchmarks.md
+## bench: the API read benchmark (100k contacts in PostgreSQL) and mail ingest; figures go to docs/benchmarks.md
 bench: $(STAMP)
 	$(BIN)/python bench/api_read.py
+	$(BIN)/python bench/mail_ingest.py
 
 ## lock: re-pin requirements.lock after changing dependencies in pyproject.toml (needs uv)
 lock:
