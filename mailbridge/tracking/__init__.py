@@ -10,7 +10,7 @@ persist, sightings, quarantine, checkpoints."""
 from mailbridge.tracking.imap_sync import sync_mailbox
 from mailbridge.tracking.local_import import import_local
 from mailbridge.tracking.options import TrackingOptions
-from mailbridge.tracking.pipeline import track_item
+from mailbridge.tracking.pipeline import track_item, track_items
 from mailbridge.tracking.quarantine import REASONS as QUARANTINE_REASONS
 from mailbridge.tracking.results import FolderSummary, Outcome, Progress, ProgressEvent, SourceItem, SyncSummary
 
@@ -26,4 +26,5 @@ __all__ = [
     "import_local",
     "sync_mailbox",
     "track_item",
+    "track_items",
 ]

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
@@ -39,6 +40,13 @@ from mailbridge.tracking.sightings import add_sighting
 from mailbridge.tracking.unknown_senders import create_sender_record
 
 log = logging.getLogger(__name__)
+
+
+def track_items(uow: UnitOfWork, ctx: MailboxContext, items: Sequence[SourceItem], options: TrackingOptions,
+                now: dt.datetime | None = None) -> list[Outcome]:
+    """What became of each of a batch's raw messages, in order (the drivers' entry point: one call per batch,
+    inside the batch's transaction)."""
+    return [track_item(uow, ctx, item, options, now) for item in items]
 
 
 def track_item(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, options: TrackingOptions,
