@@ -4,6 +4,7 @@ Hooked on the session factory rather than called by services, so that no service
 (addresses, activity parties) are recorded against their parent record through `audit_target()`."""
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -75,9 +76,12 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     # One entry per record and flush: a child row's changes (an address, a party) fold into its parent's.
     entries: dict[tuple[str, uuid.UUID], AuditEntry] = {}
 
-    def record(obj: Any, operation: str, changes: dict[str, list[Any]]) -> None:
+    def record(obj: Any, operation: str, values: Callable[[], dict[str, list[Any]]]) -> None:
         target = _target(obj)
-        if target is None or not changes:
+        if target is None:
+            return  # not audited: its values are not even looked at (a mail sync writes thousands of such rows)
+        changes = values()
+        if not changes:
             return
         entity, record_id, prefix = target
         if prefix:
@@ -101,7 +105,7 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
         if hasattr(obj, "created_by_id") and obj.created_by_id is None:
             obj.created_by_id = actor
             obj.modified_by_id = actor
-        record(obj, "create", _values(obj, changed_only=False))
+        record(obj, "create", lambda obj=obj: _values(obj, changed_only=False))
     for obj in list(session.dirty):
         if not session.is_modified(obj, include_collections=True):
             continue
@@ -110,8 +114,7 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
         if hasattr(obj, "modified_by_id"):
             obj.modified_by_id = actor
             obj.modified_on = now
-        record(obj, "update", changes)
+        record(obj, "update", lambda changes=changes: changes)
     for obj in list(session.deleted):
-        changes = {k: [v[1], None] for k, v in _values(obj, changed_only=False).items()}
-        record(obj, "delete", changes)
+        record(obj, "delete", lambda obj=obj: {k: [v[1], None] for k, v in _values(obj, changed_only=False).items()})
     session.add_all(entries.values())

@@ -85,6 +85,7 @@ class NormalisedMessage:
     body_sha256: str
     fingerprint: str
     raw_size: int
+    raw_sha256: str  # the raw bytes' address in the blob store
     raw: bytes = field(repr=False)
     defects: tuple[str, ...] = ()
 

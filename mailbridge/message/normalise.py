@@ -142,6 +142,7 @@ def _build(raw: bytes, message: EmailMessage, options: NormaliseOptions) -> Norm
         body_sha256=body_sha256,
         fingerprint=fingerprint(sent_at.isoformat() if sent_at else "", origin.address if origin else "", body_sha256),
         raw_size=len(raw),
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
         raw=raw,
         defects=tuple(dict.fromkeys(defects)),
     )

@@ -29,7 +29,6 @@ from crm_core.models import (
     CaseCreationRuleItem,
     CaseRuleDecision,
     Email,
-    Mailbox,
     Queue,
 )
 from crm_core.services.case_creation_rules import matches
@@ -85,13 +84,10 @@ def run_case_rules(uow: UnitOfWork, ctx: MailboxContext, message: NormalisedMess
                    options: TrackingOptions, now: dt.datetime) -> None:
     """Applies the active rule of the mailbox's queue to the new email `email_id`, if the mail came in."""
     session = uow.session
-    if is_outgoing(message, ctx):
-        return
-    mailbox = session.get(Mailbox, ctx.mailbox_id)
-    if mailbox is None or mailbox.queue_id is None:
+    if is_outgoing(message, ctx) or ctx.queue_id is None:
         return
     rule = session.scalars(select(CaseCreationRule).where(
-        CaseCreationRule.queue_id == mailbox.queue_id, CaseCreationRule.statecode == cs.RULE_ACTIVE)).first()
+        CaseCreationRule.queue_id == ctx.queue_id, CaseCreationRule.statecode == cs.RULE_ACTIVE)).first()
     if rule is None:
         return
     session.flush()  # the new email, so that it is found by id
@@ -100,7 +96,7 @@ def run_case_rules(uow: UnitOfWork, ctx: MailboxContext, message: NormalisedMess
         return
     if session.scalar(select(CaseRuleDecision.id).where(CaseRuleDecision.email_id == email_id)) is not None:
         return  # decided already
-    queue = session.get(Queue, mailbox.queue_id)
+    queue = session.get(Queue, ctx.queue_id)
     assert queue is not None
     previous_action = session.info.get("audit_action")
     run = Run(uow, ctx, rule, queue, email, message, options, now)

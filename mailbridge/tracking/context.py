@@ -23,6 +23,7 @@ class MailboxContext:
     keep_content: str  # metadata | subject | everything
     unknown_senders: str  # keep_address | create_contact | create_lead
     folders: tuple[str, ...]
+    queue_id: uuid.UUID | None = None  # a queue's mailbox: email-to-case rules may apply
 
     @property
     def owner_user_id(self) -> uuid.UUID | None:
@@ -58,4 +59,5 @@ def mailbox_context(mailbox: Mailbox) -> MailboxContext:
         mailbox_id=mailbox.id, name=mailbox.name, email_address=mailbox.email_address, own_addresses=frozenset(own),
         owner=owner, business_unit_id=unit, incoming_filter=mailbox.incoming_filter,
         keep_content=mailbox.keep_content, unknown_senders=mailbox.unknown_senders, folders=tuple(mailbox.folders),
+        queue_id=mailbox.queue_id,
     )

@@ -7,14 +7,18 @@ from sqlalchemy.orm import Session
 
 from crm_core.models import Email
 from mailbridge.message import NormalisedMessage
+from mailbridge.tracking.lookups import BatchLookups
 from mailbridge.tracking.threads import ThreadLink, link_to
 
 CONFIDENCE = 1.0
 
 
-def by_token(session: Session, message: NormalisedMessage) -> ThreadLink | None:
+def by_token(session: Session, message: NormalisedMessage, lookups: BatchLookups | None = None) -> ThreadLink | None:
     if not message.tracking_token:
         return None
+    if lookups is not None:
+        email = lookups.latest_with_token(message.tracking_token)
+        return link_to(email, "token", CONFIDENCE) if email is not None else None
     email = session.scalar(
         select(Email).where(Email.tracking_token == message.tracking_token)
         .order_by(Email.occurred_on.desc(), Email.id).limit(1))

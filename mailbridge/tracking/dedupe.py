@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.models import Email, TrackedMessage
 from mailbridge.message import NormalisedMessage
+from mailbridge.tracking.lookups import BatchLookups
 
 KnownBy = Literal["message_id", "sent_by_crm", "fingerprint"]
 
@@ -26,7 +27,9 @@ class Known:
     by: KnownBy
 
 
-def find_known(session: Session, message: NormalisedMessage) -> Known | None:
+def find_known(session: Session, message: NormalisedMessage, lookups: BatchLookups | None = None) -> Known | None:
+    if lookups is not None:
+        return _find_known_in(lookups, message)
     if message.message_id:
         same_id = session.scalars(select(TrackedMessage).where(TrackedMessage.message_id == message.message_id))
         for tracked in same_id:
@@ -43,3 +46,16 @@ def find_known(session: Session, message: NormalisedMessage) -> Known | None:
     if tracked is not None:
         return Known(tracked.email_id, tracked, "fingerprint")
     return None
+
+
+def _find_known_in(lookups: BatchLookups, message: NormalisedMessage) -> Known | None:
+    """find_known's three steps, answered by the batch's lookups."""
+    if message.message_id:
+        for tracked in lookups.tracked_with_message_id(message.message_id):
+            if tracked.fingerprint == message.fingerprint:
+                return Known(tracked.email_id, tracked, "message_id")
+        sent = lookups.sent_without_tracking(message.message_id)
+        if sent is not None:
+            return Known(sent, None, "sent_by_crm")
+    tracked = lookups.tracked_with_fingerprint(message.fingerprint)
+    return Known(tracked.email_id, tracked, "fingerprint") if tracked is not None else None

@@ -18,6 +18,7 @@ from crm_core.entities import entity
 from crm_core.services.activity_parties import PartyKey
 from mailbridge.message import Address, NormalisedMessage
 from mailbridge.tracking.context import MailboxContext
+from mailbridge.tracking.lookups import BatchLookups
 from mailbridge.tracking.options import PartyMatching
 
 RESOLVED_KINDS = ("contact", "lead", "account", "user", "queue")
@@ -69,9 +70,13 @@ def lookup(session: Session, addresses: set[str]) -> dict[str, list[tuple[str, u
 
 
 def resolve_parties(session: Session, message: NormalisedMessage, ctx: MailboxContext,
-                    matching: PartyMatching) -> ResolvedParties:
+                    matching: PartyMatching, lookups: BatchLookups | None = None) -> ResolvedParties:
     roles = roles_of(message)
-    matches = lookup(session, {a.address for _, a in roles})
+    addresses = {a.address for _, a in roles}
+    if lookups is not None and lookups.knows_addresses(addresses):
+        matches = {a: lookups.addresses[a] for a in addresses if a in lookups.addresses}
+    else:
+        matches = lookup(session, addresses)
     keys: list[PartyKey] = []
     ambiguous: dict[str, tuple[tuple[str, uuid.UUID], ...]] = {}
     known = False

@@ -20,6 +20,7 @@ from mailbridge.tracking.blobs import store_blob
 from mailbridge.tracking.context import MailboxContext
 from mailbridge.tracking.correlate_subject import thread_key
 from mailbridge.tracking.explanation import Explanation
+from mailbridge.tracking.lookups import BatchLookups
 from mailbridge.tracking.results import SourceItem
 from mailbridge.tracking.threads import ThreadLink
 
@@ -90,10 +91,10 @@ def add_parties(email: Email, keys: tuple[PartyKey, ...] | list[PartyKey]) -> in
     return added
 
 
-def attachments(session: Any, email: Email, message: NormalisedMessage) -> None:
+def attachments(session: Any, email: Email, message: NormalisedMessage, lookups: BatchLookups | None = None) -> None:
     for a in message.attachments:
         if a.content is not None and not a.too_large:
-            store_blob(session, a.content, a.sha256)
+            store_blob(session, a.content, a.sha256, lookups)
         session.add(EmailAttachment(
             id=uuid.uuid4(), email_id=email.id, filename=clean(a.filename, 400),
             content_type=clean(a.content_type, 200) or "application/octet-stream", size=a.size,
@@ -102,20 +103,25 @@ def attachments(session: Any, email: Email, message: NormalisedMessage) -> None:
 
 
 def persist(session: Any, ctx: MailboxContext, item: SourceItem, message: NormalisedMessage,
-            link: ThreadLink | None, parties: tuple[PartyKey, ...], explanation: Explanation) -> TrackedMessage:
+            link: ThreadLink | None, parties: tuple[PartyKey, ...], explanation: Explanation,
+            lookups: BatchLookups | None = None) -> TrackedMessage:
     email = new_email(ctx, item, message, link, explanation)
     add_parties(email, parties)
     session.add(email)
     keep_all = ctx.keep_content == "everything"
     if keep_all:
-        attachments(session, email, message)
+        attachments(session, email, message, lookups)
     tracked = TrackedMessage(
         id=uuid.uuid4(), email_id=email.id, message_id=clean(message.message_id, 998),
         fingerprint=message.fingerprint, thread_key=thread_key(message), signal=explanation.signal,
         confidence=explanation.confidence, link_status=explanation.link_status,
         candidates=list(explanation.candidates), correlated_email_id=link.email_id if link else None,
-        raw_sha256=store_blob(session, message.raw) if keep_all else None, raw_size=message.raw_size,
+        raw_sha256=store_blob(session, message.raw, message.raw_sha256, lookups) if keep_all else None,
+        raw_size=message.raw_size,
         defects=list(message.defects), is_auto_reply=message.is_auto_reply, is_bulk=message.is_bulk,
     )
     session.add(tracked)
+    if lookups is not None:
+        lookups.add_email(email)
+        lookups.add_tracked(tracked)
     return tracked

@@ -4,9 +4,11 @@ normalise -> (unreadable: quarantine) -> block list -> dedupe (known: add the si
 mailbox's parties) -> correlate -> resolve parties -> incoming filter -> unknown sender -> explain -> persist
 -> sighting.
 
-Each message runs in a savepoint of the batch's transaction: if a step fails on it (a bug, a value the
-database refuses), only that message is undone and quarantined as `tracking_failed`; the batch goes on.
-Nothing here commits: the driver commits the batch together with its folder checkpoint."""
+A batch (`track_items`) first runs whole: its lookups asked in a few queries (mailbridge.tracking.lookups),
+its rows written in one flush, inside one savepoint. If anything fails there (a bug, a value the database
+refuses), that savepoint is undone and the batch runs again mail by mail, each in a savepoint of its own:
+only the mail that fails is undone and quarantined as `tracking_failed`; the batch goes on. Nothing here
+commits: the driver commits the batch together with its folder checkpoint."""
 
 import dataclasses
 import datetime as dt
@@ -22,7 +24,7 @@ from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.models import Email, TrackedMessage
 from mailbridge.errors import Unreadable
-from mailbridge.message import NormalisedMessage, normalise
+from mailbridge.message import NormalisedMessage
 from mailbridge.rules import engine as case_rules  # a module: mailbridge.rules imports tracking modules too
 from mailbridge.tracking.blocklist import check_block_list
 from mailbridge.tracking.context import MailboxContext
@@ -31,8 +33,10 @@ from mailbridge.tracking.correlation import correlate
 from mailbridge.tracking.dedupe import Known, find_known
 from mailbridge.tracking.explanation import explain
 from mailbridge.tracking.filtering import incoming_filter, may_create_records
+from mailbridge.tracking.lookups import BatchLookups, prefetch, watching_party_records
 from mailbridge.tracking.options import TrackingOptions
-from mailbridge.tracking.parties import ResolvedParties, resolve_parties
+from mailbridge.tracking.parsing import Normalised, normalise_one
+from mailbridge.tracking.parties import ResolvedParties, lookup, resolve_parties
 from mailbridge.tracking.persist import add_parties, is_outgoing, persist
 from mailbridge.tracking.quarantine import quarantine
 from mailbridge.tracking.results import Outcome, SourceItem
@@ -43,20 +47,50 @@ log = logging.getLogger(__name__)
 
 
 def track_items(uow: UnitOfWork, ctx: MailboxContext, items: Sequence[SourceItem], options: TrackingOptions,
-                now: dt.datetime | None = None) -> list[Outcome]:
+                now: dt.datetime | None = None, prepared: Sequence[Normalised] | None = None) -> list[Outcome]:
     """What became of each of a batch's raw messages, in order (the drivers' entry point: one call per batch,
-    inside the batch's transaction)."""
-    return [track_item(uow, ctx, item, options, now) for item in items]
+    inside the batch's transaction). `prepared`: the items already normalised (in worker processes), in order."""
+    now = now or utcnow()
+    messages = list(prepared) if prepared is not None else [
+        normalise_one(item.raw, options.normalise) for item in items]
+    if len(messages) != len(items):
+        raise ValueError("one normalised message per item")
+    pairs = list(zip(items, messages, strict=True))
+    session = uow.session
+    whole = savepoint(session)
+    try:
+        readable = [m for m in messages if isinstance(m, NormalisedMessage)]
+        keep_raw = ctx.keep_content == "everything"
+        raw_hashes = [m.raw_sha256 for m in readable] if keep_raw else []
+        with watching_party_records(session, prefetch(session, readable, raw_hashes, lookup)) as lookups:
+            outcomes = [_one(uow, ctx, item, message, options, now, lookups) for item, message in pairs]
+            session.flush()
+    except (OperationalError, InterfaceError):
+        whole.rollback()
+        raise  # the database itself: stop, the batch is not committed, a rerun resumes here
+    except Exception:
+        whole.rollback()
+        log.warning("mailbox %s: a batch of %d failed as a whole; tracking it mail by mail", ctx.name, len(items),
+                    exc_info=True)
+        return [track_item(uow, ctx, item, options, now, message) for item, message in pairs]
+    whole.commit()
+    return outcomes
+
+
+def _one(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: Normalised, options: TrackingOptions,
+         now: dt.datetime, lookups: BatchLookups) -> Outcome:
+    if isinstance(message, Unreadable):
+        return quarantine(uow.session, ctx.mailbox_id, item, message.reason, message.detail)
+    return _track(uow, ctx, item, message, options, now, lookups)
 
 
 def track_item(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, options: TrackingOptions,
-               now: dt.datetime | None = None) -> Outcome:
+               now: dt.datetime | None = None, message: Normalised | None = None) -> Outcome:
     """What became of one raw message; never raises for the message itself (only for the database)."""
     session = uow.session
-    try:
-        message = normalise(item.raw, options.normalise)
-    except Unreadable as exc:
-        return quarantine(session, ctx.mailbox_id, item, exc.reason, exc.detail)
+    message = message if message is not None else normalise_one(item.raw, options.normalise)
+    if isinstance(message, Unreadable):
+        return quarantine(session, ctx.mailbox_id, item, message.reason, message.detail)
     nested = savepoint(session)
     try:
         outcome = _track(uow, ctx, item, message, options, now or utcnow())
@@ -73,25 +107,25 @@ def track_item(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, options: 
 
 
 def _track(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: NormalisedMessage,
-           options: TrackingOptions, now: dt.datetime) -> Outcome:
+           options: TrackingOptions, now: dt.datetime, lookups: BatchLookups | None = None) -> Outcome:
     session = uow.session
     if check_block_list(message, options).blocked:
         return Outcome("skipped", reason="blocked")
-    known = find_known(session, message)
+    known = find_known(session, message, lookups)
     if known is not None and known.tracked is not None and known.tracked.email_id is None:
         # A tombstone: someone untracked this mail (privacy); it is never tracked again, from any folder.
-        add_sighting(session, ctx.mailbox_id, item, known.tracked)
+        _sighting(session, ctx, item, known.tracked, lookups)
         return Outcome("skipped", reason="untracked")
     if known is not None:
-        return _merge(uow, ctx, item, message, options, known)
-    link = correlate(session, message, ctx, options, now)
-    parties = resolve_parties(session, message, ctx, options.party_matching)
+        return _merge(uow, ctx, item, message, options, known, lookups)
+    link = correlate(session, message, ctx, options, now, lookups)
+    parties = resolve_parties(session, message, ctx, options.party_matching, lookups)
     decision = incoming_filter(ctx, link, parties)
     if not decision.track:
         return Outcome("skipped", reason=decision.reason)
     parties = _with_new_sender(uow, ctx, message, parties)
-    tracked = persist(session, ctx, item, message, link, parties.keys, explain(link, parties))
-    add_sighting(session, ctx.mailbox_id, item, tracked)
+    tracked = persist(session, ctx, item, message, link, parties.keys, explain(link, parties), lookups)
+    _sighting(session, ctx, item, tracked, lookups)
     case_rules.run_case_rules(uow, ctx, message, tracked.email_id, options, now)  # email-to-case, queue mailboxes
     return Outcome("tracked", email_id=tracked.email_id)
 
@@ -110,19 +144,30 @@ def _with_new_sender(uow: UnitOfWork, ctx: MailboxContext, message: NormalisedMe
 
 
 def _merge(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: NormalisedMessage,
-           options: TrackingOptions, known: Known) -> Outcome:
+           options: TrackingOptions, known: Known, lookups: BatchLookups | None) -> Outcome:
     """The mail is tracked already (another mailbox or folder, a resync): one more sighting, and the parties
     this mailbox saw (a sender's Sent copy knows the Bcc) merged into the activity."""
     session = uow.session
     email = session.get(Email, known.email_id)
     assert email is not None
-    tracked = known.tracked or _adopt(session, email, message)
-    add_parties(email, resolve_parties(session, message, ctx, options.party_matching).keys)
-    add_sighting(session, ctx.mailbox_id, item, tracked)
+    tracked = known.tracked or _adopt(session, email, message, lookups)
+    add_parties(email, resolve_parties(session, message, ctx, options.party_matching, lookups).keys)
+    _sighting(session, ctx, item, tracked, lookups)
     return Outcome("duplicate", email_id=email.id)
 
 
-def _adopt(session: Session, email: Email, message: NormalisedMessage) -> TrackedMessage:
+def _sighting(session: Session, ctx: MailboxContext, item: SourceItem, tracked: TrackedMessage,
+              lookups: BatchLookups | None) -> None:
+    if lookups is None:
+        add_sighting(session, ctx.mailbox_id, item, tracked)
+        return
+    # In a batch the driver has already left out the places it saw, and a batch holds each place once: the
+    # existence check need not first write out what the batch holds so far.
+    with session.no_autoflush:
+        add_sighting(session, ctx.mailbox_id, item, tracked)
+
+
+def _adopt(session: Session, email: Email, message: NormalisedMessage, lookups: BatchLookups | None) -> TrackedMessage:
     """An email the CRM sent, met again in a synced folder: it gets its tracked row; its links were set in the
     CRM, by a person or a rule ("manual")."""
     linked = email.regarding_id is not None
@@ -132,4 +177,6 @@ def _adopt(session: Session, email: Email, message: NormalisedMessage) -> Tracke
         link_status="linked" if linked else "unlinked", candidates=[], raw_size=message.raw_size,
         defects=list(message.defects), is_auto_reply=message.is_auto_reply, is_bulk=message.is_bulk)
     session.add(tracked)
+    if lookups is not None:
+        lookups.add_tracked(tracked)
     return tracked
