@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     mail_max_message_mb: int = Field(default=50, ge=1, description="Larger messages are quarantined.")
     mail_max_attachment_mb: int = Field(default=25, ge=1, description="Larger attachments are kept as metadata.")
     mail_sync_batch_size: int = Field(default=100, ge=1, le=5000)
+    mail_parse_workers: int | None = Field(
+        default=None, ge=0, le=64,
+        description="Processes that parse mail during a sync (default: the CPUs but one; 0: in the syncing process).")
     mail_send_per_mailbox: int = Field(default=30, ge=1, description="Emails one mailbox sends per run (a minute).")
 
     @model_validator(mode="after")

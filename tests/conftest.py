@@ -15,6 +15,8 @@ from crm_core import hooks
 from crm_core.db import migrate
 from crm_core.db.base import Base
 from crm_core.db.engine import make_engine, make_session_factory
+from crm_core.security import secrets
+from crm_core.security.secrets import Keyring
 from crm_core.settings import Settings
 from tests.org import OrgBuilder, TestUser
 from tests.servers import missing
@@ -70,6 +72,8 @@ def engine(migrated: str) -> Iterator[Engine]:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = make_session_factory(engine)
     hooks.install(factory)
+    # As the composition root does: the `settings` fixture's key, which the API seals mailbox secrets with.
+    secrets.install(factory, Keyring("test-secret-key"))
     return factory
 
 

@@ -2,33 +2,52 @@
 
 Each record is created by the user who owns it, with his own principal, so that his roles, the services'
 rules and normalisation, and the audit trail (created by, who changed what) are those of real use. Team
-records are created by the team's manager for the team."""
+records are created by the team's manager for the team.
+
+Then the mail (workers/demo_mail.py): the administrator sets up a salesperson's mailbox and the support
+queue's, with the queue's email-to-case rule, and their mail is imported through the tracking pipeline as a
+migration's would be, so that what the demo shows of mail tracking is what tracking really does."""
 
 import random
+import tempfile
 import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core import case_states, hooks
 from crm_core.activity_catalogue import CANCELED, COMPLETED
+from crm_core.db.engine import make_session_factory
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.errors import Conflict
-from crm_core.models import Account, Activity, BusinessUnit, Contact, Lead, User
+from crm_core.models import Account, Activity, BusinessUnit, CaseRuleDecision, Contact, Email, Lead, User
+from crm_core.security import secrets as sealed
 from crm_core.security.principal import Principal, load_principal
 from crm_core.services import directory
 from crm_core.services.activities import ActivityService
 from crm_core.services.api_tokens import ApiTokenService
+from crm_core.services.autonumber import next_sequence
 from crm_core.services.business_units import BusinessUnitService
+from crm_core.services.case_creation_rules import CaseCreationRuleService
 from crm_core.services.customers import AccountService, ContactService, LeadService
+from crm_core.services.email_server_profiles import EmailServerProfileService
+from crm_core.services.mailboxes import MailboxService
 from crm_core.services.organisation import ensure_organisation
+from crm_core.services.queues import QueueService
 from crm_core.services.records import OwnerRef
 from crm_core.services.teams import TeamService
 from crm_core.services.users import UserService
+from mailbridge.message import TrackingTokens
+from mailbridge.outgoing.sender import TOKEN_COUNTER
+from mailbridge.tracking import SyncSummary, TrackingOptions, import_local
 from workers import demo_data as data
+from workers import demo_mail as mail
 
 ACTIVITY_LABELS = {"phone_call": ("phone call", "phone calls"), "email": ("email", "emails"),
                    "task": ("task", "tasks"), "appointment": ("appointment", "appointments"),
@@ -45,12 +64,36 @@ class LoadedUser:
     token: str
 
 
+@dataclass(frozen=True)
+class LoadedMail:
+    """What the import of the demo's mail did, and the cases the queue's rule opened from it."""
+
+    mailboxes: tuple[str, ...]  # "Tom Becker", "the Support queue"
+    imported: int
+    tracked: int
+    duplicates: int  # met again: the Sent copy of an email the CRM sent
+    skipped: int
+    quarantined: int
+    cases: int
+
+    def summary(self) -> str:
+        found = [f"{self.imported} messages imported"]
+        for n, what in ((self.duplicates, "already in the CRM"), (self.skipped, "skipped"),
+                        (self.quarantined, "quarantined")):
+            if n:
+                found.append(f"{n} {what}")
+        cases = f"{self.cases} case{'s' if self.cases != 1 else ''}"
+        return (f"mail: {self.tracked} emails tracked ({', '.join(found)}), {cases} opened by email-to-case\n"
+                f"  mailboxes: {' and '.join(self.mailboxes)} (imported from a Maildir: no server behind them)")
+
+
 @dataclass
 class DemoResult:
     organisation: str
     users: list[LoadedUser]
     counts: dict[str, int]
     activity_counts: dict[str, int] = field(default_factory=dict)
+    mail: LoadedMail | None = None
 
     @property
     def tokens(self) -> dict[str, str]:
@@ -63,7 +106,8 @@ class DemoResult:
     def summary(self) -> str:
         records = ", ".join(f"{n} {what}" for what, n in self.counts.items())
         kinds = ", ".join(f"{n} {ACTIVITY_LABELS[k][n != 1]}" for k, n in self.activity_counts.items())
-        return f"Loaded the demo organisation [bold]{self.organisation}[/bold]:\n  {records}\n  activities: {kinds}"
+        text = f"Loaded the demo organisation [bold]{self.organisation}[/bold]:\n  {records}\n  activities: {kinds}"
+        return text + (f"\n  {self.mail.summary()}" if self.mail is not None else "")
 
 
 def load(uow: UnitOfWork, if_empty: bool = False, token_days: int = 365) -> DemoResult | None:
@@ -102,6 +146,8 @@ class _Loader:
         self.contacts: dict[str, list[Contact]] = {}  # account key ("" for none) -> its contacts, in order
         self.leads: dict[str, Lead] = {}
         self.message_ids: dict[str, str] = {}  # email subject -> Message-ID, to thread the replies
+        self.emails: dict[str, Activity] = {}  # email subject -> the email, for the mail that answers it
+        self.tokens = TrackingTokens()  # the tracking options' default, which the demo's import uses
 
     def run(self) -> DemoResult:
         root_name, users = self.organisation()
@@ -109,13 +155,14 @@ class _Loader:
         self.make_contacts()
         self.make_leads()
         activity_counts = self.make_activities()
+        loaded_mail = self.make_mail()
         self.act_as(None)
         counts = {
             "business units": len(data.UNITS) + 1, "users": len(self.users), "owner team": 1,
             "accounts": len(self.accounts), "contacts": sum(len(c) for c in self.contacts.values()),
             "leads": len(self.leads),
         }
-        return DemoResult(root_name, users, counts, activity_counts)
+        return DemoResult(root_name, users, counts, activity_counts, loaded_mail)
 
     # --- the organisation ----------------------------------------------------------------------------
     def organisation(self) -> tuple[str, list[LoadedUser]]:
@@ -311,7 +358,11 @@ class _Loader:
         if is_email:
             if statecode == COMPLETED:
                 values.update(sent_on=start, actual_end=start, message_id=self.message_id(spec))
-                values["in_reply_to"] = self.message_ids.get(spec.subject.removeprefix("RE: "))
+                if spec.subject.startswith("RE: "):
+                    values["in_reply_to"] = self.message_ids.get(spec.subject.removeprefix("RE: "))
+            if spec.state == data.MAIL_SENT:
+                # Sent from the CRM, so with a tracking token, numbered as the sender numbers them.
+                values["tracking_token"] = self.tokens.format(next_sequence(self.session, TOKEN_COUNTER))
         else:
             values.update(scheduled_start=start, scheduled_end=end)
             if statecode == COMPLETED:
@@ -322,11 +373,86 @@ class _Loader:
         if (activity.statecode, activity.statuscode) != spec.state:
             action = {COMPLETED: "complete", CANCELED: "cancel"}.get(statecode, "set_state")
             activity = service.set_state(activity.id, statecode, statuscode, action=action)
+        if is_email:
+            self.emails[spec.subject] = activity
         return activity
 
     def message_id(self, spec: data.DemoActivity) -> str:
+        """Without angle brackets, as tracking and the sender store Message-IDs, so that replies find it."""
         sender = next((ref for role, ref in spec.parties if role == "sender"), "user:admin")
         domain = (self.resolve(sender)[2] or "contoso.com").rpartition("@")[2]
-        value = f"<{uuid.UUID(int=self.rng.getrandbits(128), version=4)}@{domain}>"
+        value = f"{uuid.UUID(int=self.rng.getrandbits(128), version=4)}@{domain}"
         self.message_ids[spec.subject] = value
         return value
+
+    # --- mail ----------------------------------------------------------------------------------------
+    def make_mail(self) -> LoadedMail:
+        """The support queue (its owner makes it), then as the administrator: a server profile, the rep's and
+        the queue's mailboxes and the queue's email-to-case rule; then their mail, through the pipeline."""
+        principal, owner = self.owner(mail.SUPPORT_OWNER)
+        queue = QueueService(self.uow, principal).create({
+            "name": mail.SUPPORT_QUEUE, "email_address": mail.SUPPORT_ADDRESS,
+            "description": "Customers' requests by mail; its mailbox's rule opens a case for each."}, owner)
+        self.act_as(data.ADMIN)
+        factory = self.mail_factory()
+        rep = self.users[mail.REP]
+        with UnitOfWork(factory, actor_id=self.users[data.ADMIN].id) as uow:
+            admin = self.principals[data.ADMIN]
+            profile = EmailServerProfileService(uow, admin).create({
+                "name": mail.PROFILE_NAME, "incoming_host": mail.PROFILE_HOST, "incoming_security": "plain",
+                "description": "The demo's mailboxes: their mail was imported by `crm demo load`, not fetched. "
+                               "Point them at a real server profile to sync them."})
+            mailboxes = MailboxService(uow, admin)
+            rep_box = mailboxes.create({"email_address": rep.email, "name": rep.full_name, "regarding_type": "user",
+                                        "regarding_id": rep.id, "server_profile_id": profile.id})
+            queue_box = mailboxes.create({"email_address": mail.SUPPORT_ADDRESS, "name": mail.SUPPORT_QUEUE,
+                                          "regarding_type": "queue", "regarding_id": queue.id,
+                                          "server_profile_id": profile.id, "folders": ["INBOX"]})
+            rules = CaseCreationRuleService(uow, admin)
+            # No acknowledgement: the demo's mailboxes have no server to send it through.
+            rule = rules.create({"name": mail.RULE_NAME, "queue_id": queue.id, "items": [{"name": "Customer mail"}],
+                                 "description": f"A case for each customer's mail to {mail.SUPPORT_ADDRESS}."})
+            rules.set_state(rule.id, case_states.RULE_ACTIVE, None, action="activate")
+        cast = self.cast()
+        summaries: list[SyncSummary] = []
+        with tempfile.TemporaryDirectory(prefix="crm-demo-mail-") as tmp:
+            for box_id, folders in ((rep_box.id, mail.rep_mail(cast)), (queue_box.id, mail.support_mail(cast))):
+                path = mail.write_maildir(Path(tmp) / str(box_id), folders)
+                summaries.append(import_local(factory, box_id, path, TrackingOptions()))
+        with factory() as session:
+            cases = session.scalar(select(func.count()).select_from(CaseRuleDecision)
+                                   .where(CaseRuleDecision.rule_id == rule.id, CaseRuleDecision.outcome == "created"))
+        return LoadedMail(
+            (rep.full_name, f"the {mail.SUPPORT_QUEUE} queue"), sum(s.fetched for s in summaries),
+            sum(s.tracked for s in summaries), sum(s.duplicates for s in summaries),
+            sum(s.skipped for s in summaries), sum(s.quarantined for s in summaries), cases or 0)
+
+    def mail_factory(self) -> sessionmaker[Session]:
+        """Sessions of their own on the loader's database, as import_local commits batch by batch: with the
+        hooks every CRM session factory has, and the caller's secrets keyring, which the mailbox service asks
+        for."""
+        self.uow.commit()  # nothing of the loader's may hold the database while the import writes
+        factory = hooks.install(make_session_factory(self.session.get_bind()))
+        return sealed.install(factory, sealed.keyring_of(self.session))
+
+    def cast(self) -> mail.Cast:
+        def contact(reference: str) -> mail.Person:
+            account, _, index = reference.partition("/")
+            record = self.contacts[account][int(index)]
+            return mail.Person(record.full_name, record.email_address1 or "")
+
+        def sent(subject: str) -> mail.SentEmail:
+            email = self.emails[subject]
+            assert isinstance(email, Email)
+            assert email.message_id is not None
+            assert email.sent_on is not None
+            return mail.SentEmail(subject, email.message_id, email.sent_on, email.body_text or "",
+                                  email.tracking_token)
+
+        rep, lead = self.users[mail.REP], self.leads[mail.LEAD]
+        return mail.Cast(
+            rep=mail.Person(rep.full_name, rep.email), buyer=contact(mail.BUYER),
+            lead=mail.Person(f"{lead.first_name} {lead.last_name}", lead.email_address1 or ""),
+            evaluator=contact(mail.EVALUATOR), support_customer=contact(mail.SUPPORT_CUSTOMER),
+            support=mail.Person(f"Contoso {mail.SUPPORT_QUEUE}", mail.SUPPORT_ADDRESS),
+            order=sent(mail.ORDER_SUBJECT), quote=sent(mail.QUOTE_SUBJECT), now=self.now)

@@ -33,6 +33,8 @@ class TrackingOptions:
     smart_matching_days: int = 90
     # Messages fetched, tracked and committed together with their folder checkpoint.
     batch_size: int = 100
+    # Worker processes normalising the next batch while the current one is written (None: the CPUs but one).
+    parse_workers: int | None = None
     # For the IMAP connection: a timeout, and an SSL context for servers with a private CA (tests).
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
@@ -43,6 +45,8 @@ class TrackingOptions:
             raise ValueError("party_matching is 'best' or 'all'")
         if self.batch_size < 1 or self.smart_matching_days < 1:
             raise ValueError("batch_size and smart_matching_days are positive")
+        if self.parse_workers is not None and self.parse_workers < 0:
+            raise ValueError("parse_workers is 0 or more")
         object.__setattr__(self, "_blocked", frozenset(_block_entry(e) for e in self.block_list if e.strip()))
 
     @classmethod
@@ -55,7 +59,7 @@ class TrackingOptions:
                                        tokens=TrackingTokens(prefix=settings.mail_token_prefix)),
             block_list=tuple(settings.mail_block_list), party_matching=settings.mail_party_matching,
             smart_matching=settings.mail_smart_matching, smart_matching_days=settings.mail_smart_matching_days,
-            batch_size=settings.mail_sync_batch_size,
+            batch_size=settings.mail_sync_batch_size, parse_workers=settings.mail_parse_workers,
         )
 
     @property

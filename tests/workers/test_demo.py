@@ -14,7 +14,21 @@ from crm_core.db import migrate
 from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
-from crm_core.models import Account, Activity, ActivityParty, AuditEntry, BusinessUnit, Contact, Lead
+from crm_core.models import (
+    Account,
+    Activity,
+    ActivityParty,
+    AuditEntry,
+    BusinessUnit,
+    Case,
+    Contact,
+    Email,
+    Lead,
+    Mailbox,
+    TrackedMessage,
+)
+from crm_core.security import secrets
+from crm_core.security.secrets import Keyring
 from crm_core.settings import Settings
 from workers import demo, demo_data
 from workers.cli import app
@@ -66,13 +80,18 @@ def test_the_cli_loads_the_demo_on_a_clean_database_and_prints_how_to_use_it(
     assert _count(session_factory, Account) == len(demo_data.ACCOUNTS)
     assert _count(session_factory, Contact) == 40
     assert _count(session_factory, Lead) == len(demo_data.LEADS)
-    assert _count(session_factory, Activity) == len(demo_data.ACTIVITIES)
+    # The demo's activities, and the mail its import tracked (workers/demo_mail.py: 7 messages, one of which
+    # is the Sent copy of an email the CRM sent, met again rather than tracked twice).
+    assert "mail: 6 emails tracked (7 messages imported, 1 already in the CRM), 1 case opened" in result.output
+    assert _count(session_factory, Activity) == len(demo_data.ACTIVITIES) + 6
 
 
 def test_a_second_load_with_if_empty_does_nothing_and_without_it_is_refused(
     settings: Settings, loaded: demo.DemoResult, session_factory: sessionmaker[Session]
 ) -> None:
-    before = [_count(session_factory, m) for m in (Account, Contact, Lead, Activity, BusinessUnit)]
+    models = (Account, Contact, Lead, Activity, BusinessUnit, Mailbox, TrackedMessage, Case)
+    before = [_count(session_factory, m) for m in models]
+    assert before[-3:] == [2, 7, 1]  # the demo's mail is there: two mailboxes, each message met once, a case
 
     skipped = CliRunner().invoke(app, ["demo", "load", "--if-empty"], env=_env(settings))
     assert skipped.exit_code == 0, skipped.output
@@ -84,7 +103,7 @@ def test_a_second_load_with_if_empty_does_nothing_and_without_it_is_refused(
     assert "is loaded already" in refused.output
     assert "Traceback" not in refused.output
 
-    after = [_count(session_factory, m) for m in (Account, Contact, Lead, Activity, BusinessUnit)]
+    after = [_count(session_factory, m) for m in models]
     assert after == before
 
 
@@ -157,7 +176,9 @@ def test_activities_of_every_kind_with_parties_around_now(
         activities = list(session.scalars(select(Activity)))
         parties = list(session.scalars(select(ActivityParty)))
     assert {a.activity_type for a in activities} >= {"phone_call", "email", "task", "appointment", "letter", "fax"}
-    assert {a.regarding_type for a in activities} == {"account", "contact", "lead"}
+    # Tracked mail is regarding the case email-to-case opened, or nothing when it starts no thread (linked to its
+    # parties only).
+    assert {a.regarding_type for a in activities} == {"account", "contact", "lead", "case", None}
     now = utcnow()
     assert any(a.statecode == 1 and a.occurred_on < now for a in activities)
     assert any(a.statecode in (0, 3) and a.occurred_on > now for a in activities)
@@ -174,11 +195,13 @@ def test_the_content_is_the_same_on_every_load(
     migrate.upgrade(url)
     engine = make_engine(url)
     try:
-        factory = make_session_factory(engine)
-        hooks.install(factory)
+        factory = secrets.install(hooks.install(make_session_factory(engine)), Keyring("another-key"))
         _load(factory)
         query = select(Contact.full_name, Contact.email_address1, Contact.birth_date).order_by(Contact.email_address1)
+        mail = select(Email.subject, Email.message_id, Email.in_reply_to, Email.tracking_token).order_by(
+            Email.subject, Email.message_id)
         with session_factory() as first, factory() as second:
             assert first.execute(query).all() == second.execute(query).all()
+            assert first.execute(mail).all() == second.execute(mail).all()
     finally:
         engine.dispose()
