@@ -1,16 +1,30 @@
 """Local mail stores for migrations and demo data: a Maildir (with its Maildir++ subfolders) or an mbox
-file, read as (stable key, raw bytes) with the total known up front for a progress bar.
+file, read as (stable key, raw bytes) with the total known up front for a progress bar, and `LocalSource`,
+the same as a `MailSource`.
 
 Keys are stable across runs so an interrupted import resumes: a Maildir message's key is its folder and
-unique name (flags after ":2," stripped); an mbox message's is its position and a hash of its bytes."""
+unique name (flags after ":2," stripped); an mbox message's is its position and a hash of its bytes. The key
+is the message's place (as the folder, with UIDVALIDITY and UID 0). Folders: "INBOX" is the Maildir's top
+folder (as Maildir++ calls it) and an mbox file's only one; subfolders go by their names.
+
+A local store keeps no change history: `LocalSource`'s cursor is the folder's known keys, and a pass lists the
+folder and compares. It reports new and vanished keys; it reports no flags and never a full resync. An mbox
+message's place is its position, so removing one renumbers those after it (new places for old mail, which
+dedupe downstream recognises)."""
 
 import hashlib
 import mailbox
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
 
-from mailbridge.errors import MailError
+from mailbridge.errors import CursorInvalid, FolderMissing, MailError
+from mailbridge.sources.base import Capabilities, Cursor, Place, SourceBatch, SourceFolder, SourceMessage
+
+TOP = "INBOX"
+_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -19,53 +33,98 @@ class LocalItem:
     raw: bytes
 
 
+Scan = Iterator[tuple[str, bytes | None]]  # every message of a folder: its key, and its bytes unless skipped
+
+
 class MaildirStore:
+    kind = "maildir"
+
     def __init__(self, path: Path, *, include_subfolders: bool = True) -> None:
         self.path = path
         self.include_subfolders = include_subfolders
 
-    def _folders(self) -> list[tuple[str, mailbox.Maildir]]:
-        root = mailbox.Maildir(self.path, factory=None, create=False)
-        folders = [("", root)]
-        if self.include_subfolders:
-            folders += [(name, root.get_folder(name)) for name in sorted(root.list_folders())]
-        return folders
+    def _root(self) -> mailbox.Maildir:
+        return mailbox.Maildir(self.path, factory=None, create=False)
 
-    def count(self) -> int:
-        return sum(len(box) for _, box in self._folders())
+    def folder_names(self) -> list[str]:
+        return [TOP, *sorted(self._root().list_folders())] if self.include_subfolders else [TOP]
+
+    def _folder(self, name: str) -> mailbox.Maildir:
+        if name == TOP:
+            return self._root()
+        if name not in self.folder_names():
+            raise FolderMissing(f"{self.path} has no folder {name!r}")
+        return self._root().get_folder(name)
+
+    def count(self, folder: str | None = None) -> int:
+        return sum(len(self._folder(name)) for name in ([folder] if folder is not None else self.folder_names()))
+
+    def scan(self, folder: str, skip: Container[str] = ()) -> Scan:
+        """Every message of `folder` in key order, with its bytes unless its key is in `skip` (then None)."""
+        box = self._folder(folder)
+        prefix = "maildir:" if folder == TOP else f"maildir:{folder}/"
+        for name in sorted(box.keys()):
+            key = prefix + name
+            if key in skip:
+                yield key, None
+                continue
+            try:
+                raw = box.get_bytes(name)
+            except (KeyError, FileNotFoundError):
+                continue  # removed while we read: another client moved it
+            yield key, raw
 
     def __iter__(self) -> Iterator[LocalItem]:
-        for name, box in self._folders():
-            for key in sorted(box.keys()):
-                try:
-                    raw = box.get_bytes(key)
-                except (KeyError, FileNotFoundError):
-                    continue  # removed while we read: another client moved it
-                yield LocalItem(f"maildir:{name}/{key}" if name else f"maildir:{key}", raw)
+        for folder in self.folder_names():
+            for key, raw in self.scan(folder):
+                assert raw is not None
+                yield LocalItem(key, raw)
 
 
 class MboxStore:
+    kind = "mbox"
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def count(self) -> int:
+    def folder_names(self) -> list[str]:
+        return [TOP]
+
+    def _check(self, folder: str | None) -> None:
+        if folder not in (None, TOP):
+            raise FolderMissing(f"{self.path} is an mbox file: its only folder is {TOP}, not {folder!r}")
+
+    def count(self, folder: str | None = None) -> int:
+        self._check(folder)
         box = mailbox.mbox(self.path, create=False)
         try:
             return len(box)
         finally:
             box.close()
 
-    def __iter__(self) -> Iterator[LocalItem]:
+    def scan(self, folder: str, skip: Container[str] = ()) -> Scan:
+        """Every message in file order; each is read (its key hashes its bytes), and its bytes handed on unless
+        its key is in `skip`."""
+        self._check(folder)
         box = mailbox.mbox(self.path, create=False)
         try:
-            for index, key in enumerate(box.iterkeys()):
-                raw = box.get_bytes(key)
-                yield LocalItem(f"mbox:{index}:{hashlib.sha256(raw).hexdigest()[:16]}", raw)
+            for index, name in enumerate(box.iterkeys()):
+                raw = box.get_bytes(name)
+                key = f"mbox:{index}:{hashlib.sha256(raw).hexdigest()[:16]}"
+                yield key, None if key in skip else raw
         finally:
             box.close()
 
+    def __iter__(self) -> Iterator[LocalItem]:
+        for key, raw in self.scan(TOP):
+            assert raw is not None
+            yield LocalItem(key, raw)
 
-def open_local(path: str | Path) -> MaildirStore | MboxStore:
+
+LocalStore = MaildirStore | MboxStore
+
+
+def open_local(path: str | Path) -> LocalStore:
     """A Maildir (a folder with cur/ and new/) or an mbox file, else a MailError saying what was found."""
     p = Path(path)
     if p.is_dir():
@@ -79,3 +138,67 @@ def open_local(path: str | Path) -> MaildirStore | MboxStore:
             return MboxStore(p)
         raise MailError(f"{p} is not an mbox file (it does not start with 'From ')", reason="not_mail_store")
     raise MailError(f"{p} does not exist", reason="not_mail_store")
+
+
+def _read_cursor(cursor: Mapping[str, Any], kind: str, folder: str) -> dict[str, None]:
+    """The known keys of a cursor, in order; CursorInvalid if unreadable or not this store's and folder's."""
+    try:
+        if cursor.get("v") != _VERSION or cursor.get("source") != kind:
+            raise ValueError(f"not a {kind} cursor (version {cursor.get('v')!r}, source {cursor.get('source')!r})")
+        keys = cursor["keys"]
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError("keys is not a list of strings")
+        if cursor["folder"] != folder:
+            raise CursorInvalid(f"the cursor is for folder {cursor['folder']!r}, not {folder!r}")
+        return dict.fromkeys(keys)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CursorInvalid(f"unreadable {kind} cursor: {exc}") from exc
+
+
+class LocalSource:
+    """A Maildir or an mbox file as a `MailSource`. `folders`: the specs to read (None: every folder)."""
+
+    def __init__(self, store: LocalStore, folders: Sequence[str] | None = None) -> None:
+        self.store = store
+        self.specs = tuple(folders) if folders is not None else None
+        maildir = isinstance(store, MaildirStore)
+        self.capabilities = Capabilities(flags=False, expunges=maildir, uidvalidity=False, folders=maildir)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def folders(self) -> list[SourceFolder]:
+        names = self.store.folder_names()
+        return [SourceFolder(spec, spec) if spec in names
+                else SourceFolder(spec, None, f"{self.store.path} has no folder {spec!r}")
+                for spec in (self.specs if self.specs is not None else names)]
+
+    def count(self, folder: str) -> int | None:
+        return self.store.count(folder)
+
+    def _cursor(self, folder: str, known: dict[str, None]) -> Cursor:
+        return {"v": _VERSION, "source": self.store.kind, "folder": folder, "keys": list(known)}
+
+    def changes(self, folder: str, cursor: Cursor | None, batch_size: int) -> Iterator[SourceBatch]:
+        """New keys in batches as the folder is read; vanished keys (known, no longer listed) in the last."""
+        known = {} if cursor is None else _read_cursor(cursor, self.store.kind, folder)
+        listed: set[str] = set()
+        pending: list[SourceMessage] = []
+        for key, raw in self.store.scan(folder, known):
+            listed.add(key)
+            if raw is None:
+                continue
+            pending.append(SourceMessage(Place(key), raw))
+            if len(pending) >= batch_size:
+                known.update(dict.fromkeys(m.place.folder for m in pending))
+                yield SourceBatch(folder, tuple(pending), {}, (), self._cursor(folder, known), False, "local")
+                pending = []
+        vanished = tuple(Place(key) for key in known if key not in listed)
+        for place in vanished:
+            del known[place.folder]
+        known.update(dict.fromkeys(m.place.folder for m in pending))
+        yield SourceBatch(folder, tuple(pending), {}, vanished, self._cursor(folder, known), False, "local")

@@ -1,8 +1,8 @@
-"""Folder checkpoints: a mailbox folder's IMAP sync state, read before a pass and written with every batch
-(in the batch's transaction, beside the activities it produced). An unreadable state means a resync of the
-folder, which dedupe keeps from doubling anything."""
+"""Folder checkpoints: the cursor of a mailbox folder's source, read before a pass and written with every
+batch (in the batch's transaction, beside the activities it produced). The cursor is the source's JSON-able
+dict, stored as it is: only the source reads it, and one it cannot read (`CursorInvalid`) means a resync of
+the folder, which sightings and dedupe keep from doubling anything."""
 
-import logging
 import uuid
 
 from sqlalchemy import select
@@ -10,10 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.db.types import utcnow
 from crm_core.models import FolderCheckpoint
-from mailbridge.errors import CursorInvalid
-from mailbridge.sources.imap import FolderState
-
-log = logging.getLogger(__name__)
+from mailbridge.sources.base import Cursor
 
 
 def _row(session: Session, mailbox_id: uuid.UUID, folder: str) -> FolderCheckpoint | None:
@@ -21,22 +18,16 @@ def _row(session: Session, mailbox_id: uuid.UUID, folder: str) -> FolderCheckpoi
                                                          FolderCheckpoint.folder == folder))
 
 
-def load_state(session: Session, mailbox_id: uuid.UUID, folder: str) -> FolderState | None:
+def load_cursor(session: Session, mailbox_id: uuid.UUID, folder: str) -> Cursor | None:
+    """The folder's stored cursor, None when it never synced."""
     row = _row(session, mailbox_id, folder)
-    if row is None:
-        return None
-    try:
-        state = FolderState.from_dict(row.state)
-    except CursorInvalid as exc:
-        log.warning("mailbox %s folder %s: %s; resyncing the folder", mailbox_id, folder, exc.detail)
-        return None
-    return state if state.folder == folder else None
+    return None if row is None else row.state
 
 
-def save_state(session: Session, mailbox_id: uuid.UUID, folder: str, state: FolderState) -> None:
+def save_cursor(session: Session, mailbox_id: uuid.UUID, folder: str, cursor: Cursor) -> None:
     row = _row(session, mailbox_id, folder)
     if row is None:
         row = FolderCheckpoint(id=uuid.uuid4(), mailbox_id=mailbox_id, folder=folder)
         session.add(row)
-    row.state = state.to_dict()
+    row.state = cursor
     row.synced_on = utcnow()

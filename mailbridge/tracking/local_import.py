@@ -1,22 +1,23 @@
-"""The local driver: a Maildir (with its subfolders) or an mbox file imported into a mailbox's tracking, for
-migrations and demo data. The same steps as a sync; each item's stable key (mailbridge.sources.local) is its
-place, so an interrupted import reruns without loss or duplicates. Batches commit as a sync's do."""
+"""`import_local`: a Maildir (with its subfolders) or an mbox file imported into a mailbox's tracking, for
+migrations and demo data, by the one tracking driver (source_sync.py) over `LocalSource`. Each item's stable
+key is its place, so an interrupted import reruns without loss or duplicates; batches commit as a sync's do,
+filled across the store's folders.
+
+An import is not one of the mailbox's folders: it stores no checkpoint, and a rerun reads the whole store
+again, recognising by their sightings the places already done (counted `already_seen`); skipped mail gets
+another look (a contact added since may make it trackable)."""
 
 import uuid
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.db.savepoints import ensure_transaction
 from crm_core.db.unit_of_work import UnitOfWork
-from mailbridge.sources.local import LocalItem, open_local
-from mailbridge.tracking.context import MailboxContext, load_mailbox, mailbox_context
+from mailbridge.sources.local import LocalSource, open_local
+from mailbridge.tracking.context import load_mailbox, mailbox_context
 from mailbridge.tracking.options import TrackingOptions
-from mailbridge.tracking.pipeline import track_item
-from mailbridge.tracking.results import FolderSummary, Outcome, Progress, ProgressEvent, SourceItem, SyncSummary
-from mailbridge.tracking.sightings import seen_keys
-
-MAX_KEY = 500  # the place column's length; longer keys are hashed by the store already in practice
+from mailbridge.tracking.results import FolderSummary, Progress, SyncSummary
+from mailbridge.tracking.source_sync import regroup, track_batches
 
 
 def import_local(session_factory: sessionmaker[Session], mailbox_id: uuid.UUID, path: str | Path,
@@ -24,32 +25,14 @@ def import_local(session_factory: sessionmaker[Session], mailbox_id: uuid.UUID, 
     """Imports every message under `path`; a summary with one entry named by the path. The mailbox need not
     be approved for sync (nothing is read from a server), only exist. MailError when `path` is not a store."""
     options = options or TrackingOptions()
-    store = open_local(path)
+    source = LocalSource(open_local(path))
     with UnitOfWork(session_factory) as uow:
         ctx = mailbox_context(load_mailbox(uow.session, mailbox_id))
-    total = store.count()
     summary = FolderSummary(str(path), strategy="local")
-    batch: list[LocalItem] = []
-    for item in store:
-        batch.append(item)
-        if len(batch) >= options.batch_size:
-            _commit_batch(session_factory, ctx, batch, summary, total, options, progress)
-            batch = []
-    if batch:
-        _commit_batch(session_factory, ctx, batch, summary, total, options, progress)
+    with source:
+        folders = [f.name for f in source.folders() if f.name is not None]
+        total = sum(source.count(folder) or 0 for folder in folders)
+        passes = (batch for folder in folders for batch in source.changes(folder, None, options.batch_size))
+        track_batches(session_factory, ctx, regroup(passes, options.batch_size, summary.folder), summary, options,
+                      progress, total=total)
     return SyncSummary(mailbox_id, {summary.folder: summary})
-
-
-def _commit_batch(session_factory: sessionmaker[Session], ctx: MailboxContext, batch: list[LocalItem],
-                  summary: FolderSummary, total: int, options: TrackingOptions, progress: Progress | None) -> None:
-    with UnitOfWork(session_factory) as uow:
-        ensure_transaction(uow.session)
-        seen = seen_keys(uow.session, ctx.mailbox_id, [i.key[:MAX_KEY] for i in batch])
-        for local in batch:
-            key = local.key[:MAX_KEY]
-            item = SourceItem(key, 0, 0, local.raw)
-            outcome = Outcome("already_seen") if key in seen else track_item(uow, ctx, item, options)
-            summary.count(outcome)
-            if progress is not None:
-                progress(ProgressEvent(summary.folder, summary.fetched, total, outcome))
-        uow.commit()
