@@ -15,11 +15,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from mailbridge.errors import Unreadable
 from mailbridge.message import NormalisedMessage, NormaliseOptions, normalise
-from mailbridge.tracking.results import SourceItem
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +27,13 @@ B = TypeVar("B")
 MIN_POOLED = 16  # fewer messages than this are parsed in-process
 # What crosses the process boundary: exceptions with keyword state do not survive pickling whole.
 _Shipped = NormalisedMessage | tuple[str, str]
+
+
+class Raw(Protocol):
+    """A source's message or a pipeline item: anything with raw bytes."""
+
+    @property
+    def raw(self) -> bytes: ...
 
 
 def default_workers() -> int:
@@ -70,7 +76,7 @@ class BatchNormaliser:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _submit(self, items: Sequence[SourceItem]) -> Callable[[], list[Normalised]]:
+    def _submit(self, items: Sequence[Raw]) -> Callable[[], list[Normalised]]:
         """Starts normalising `items`; returns how to get the result."""
         if self.workers < 1 or len(items) < MIN_POOLED:
             raws = [item.raw for item in items]
@@ -83,12 +89,23 @@ class BatchNormaliser:
             for i in range(0, len(items), size)]
         return lambda: [m for f in futures for m in _received(f.result())]
 
-    def ahead(self, batches: Iterable[B], items_of: Callable[[B], Sequence[SourceItem]]
+    def ahead(self, batches: Iterable[B], items_of: Callable[[B], Sequence[Raw]]
               ) -> Iterator[tuple[B, list[Normalised]]]:
         """Each batch with its items' normalised messages, in order; the next batch is already being parsed
         while the caller works on the one yielded."""
         pending: tuple[B, Callable[[], list[Normalised]]] | None = None
-        for batch in batches:
+        source = iter(batches)
+        while True:
+            try:
+                batch = next(source)
+            except StopIteration:
+                break
+            except Exception:
+                # Reading the next batch failed (the server went away): the one in hand is still delivered,
+                # so that its work is committed before the error stops the pass.
+                if pending is not None:
+                    yield pending[0], pending[1]()
+                raise
             started = (batch, self._submit(items_of(batch)))
             if pending is not None:
                 yield pending[0], pending[1]()

@@ -27,6 +27,7 @@ from mailbridge.sources.base import Cursor, MailSource, Place, SourceBatch, Sour
 from mailbridge.tracking.checkpoints import load_cursor, save_cursor
 from mailbridge.tracking.context import MailboxContext, load_mailbox, mailbox_context
 from mailbridge.tracking.options import TrackingOptions
+from mailbridge.tracking.parsing import BatchNormaliser, Normalised
 from mailbridge.tracking.pipeline import track_items
 from mailbridge.tracking.results import FolderSummary, Outcome, Progress, ProgressEvent, SourceItem, SyncSummary
 from mailbridge.tracking.sightings import mark_superseded, mark_vanished, seen_places
@@ -75,15 +76,17 @@ def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, b
                   total: int | None = None, checkpoint: str | None = None) -> None:
     """Each batch in a transaction of its own, counted into `summary` (progress events carry its name and
     `total`), with its cursor saved as the checkpoint of the folder `checkpoint` (None: no cursor is kept)."""
-    for batch in batches:
-        summary.strategy = batch.strategy
-        summary.full_resync = summary.full_resync or batch.full_resync
-        with UnitOfWork(session_factory) as uow:
-            ensure_transaction(uow.session)
-            _track_batch(uow, ctx, batch, summary, options, progress, total)
-            if checkpoint is not None:
-                save_cursor(uow.session, ctx.mailbox_id, checkpoint, batch.cursor)
-            uow.commit()
+    with BatchNormaliser(options.normalise, options.parse_workers) as normaliser:
+        # The next batch is read and parsed (in worker processes) while this one is written.
+        for batch, prepared in normaliser.ahead(batches, lambda b: b.new):
+            summary.strategy = batch.strategy
+            summary.full_resync = summary.full_resync or batch.full_resync
+            with UnitOfWork(session_factory) as uow:
+                ensure_transaction(uow.session)
+                _track_batch(uow, ctx, batch, prepared, summary, options, progress, total)
+                if checkpoint is not None:
+                    save_cursor(uow.session, ctx.mailbox_id, checkpoint, batch.cursor)
+                uow.commit()
 
 
 def regroup(batches: Iterable[SourceBatch], size: int, name: str) -> Iterator[SourceBatch]:
@@ -125,8 +128,9 @@ def _stored(place: Place) -> Place:
     return place if len(place.folder) <= MAX_PLACE else Place(place.folder[:MAX_PLACE], place.uidvalidity, place.uid)
 
 
-def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, summary: FolderSummary,
-                 options: TrackingOptions, progress: Progress | None, total: int | None) -> None:
+def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepared: list[Normalised],
+                 summary: FolderSummary, options: TrackingOptions, progress: Progress | None,
+                 total: int | None) -> None:
     session = uow.session
     if batch.full_resync:
         summary.vanished += mark_superseded(session, ctx.mailbox_id, batch.folder, batch.uidvalidity)
@@ -134,9 +138,10 @@ def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, summa
         summary.vanished += mark_vanished(session, ctx.mailbox_id, [_stored(p) for p in batch.vanished])
     places = [_stored(m.place) for m in batch.new]
     seen = seen_places(session, ctx.mailbox_id, places)
-    fresh = [SourceItem(p.folder, p.uidvalidity, p.uid, m.raw, m.internal_date)
-             for p, m in zip(places, batch.new, strict=True) if p not in seen]
-    tracked = iter(track_items(uow, ctx, fresh, options) if fresh else ())
+    fresh = [(SourceItem(p.folder, p.uidvalidity, p.uid, m.raw, m.internal_date), normalised)
+             for p, m, normalised in zip(places, batch.new, prepared, strict=True) if p not in seen]
+    tracked = iter(track_items(uow, ctx, [f[0] for f in fresh], options, prepared=[f[1] for f in fresh])
+                   if fresh else ())
     for place in places:
         outcome = Outcome("already_seen") if place in seen else next(tracked)
         summary.count(outcome)

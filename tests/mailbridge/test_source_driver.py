@@ -174,9 +174,9 @@ def test_an_unreadable_checkpoint_restarts_the_folder_and_asks_the_pipeline_only
     asked: list[list[str]] = []
     track_items = source_sync.track_items
 
-    def spy(uow: Any, ctx: Any, items: Any, options: Any) -> Any:
+    def spy(uow: Any, ctx: Any, items: Any, options: Any, **more: Any) -> Any:
         asked.append([f"{i.folder}/{i.uid}" for i in items])
-        return track_items(uow, ctx, items, options)
+        return track_items(uow, ctx, items, options, **more)
 
     monkeypatch.setattr(source_sync, "track_items", spy)
 
@@ -207,9 +207,9 @@ def test_an_import_fills_its_batches_across_the_folders_of_the_store(client, ses
     asked: list[int] = []
     track_items = source_sync.track_items
 
-    def spy(uow: Any, ctx: Any, items: Any, options: Any) -> Any:
+    def spy(uow: Any, ctx: Any, items: Any, options: Any, **more: Any) -> Any:
         asked.append(len(items))
-        return track_items(uow, ctx, items, options)
+        return track_items(uow, ctx, items, options, **more)
 
     monkeypatch.setattr(source_sync, "track_items", spy)
     events: list[tuple[int, int | None]] = []

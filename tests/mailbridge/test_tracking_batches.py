@@ -4,6 +4,7 @@ duplicate, a new contact is found by the next mail; a mail the database refuses 
 the rest of its batch is tracked; and parsing in worker processes gives the same results."""
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.models import MailQuarantine, TrackedMessage
+from mailbridge.errors import MailError
 from mailbridge.message import NormaliseOptions
-from mailbridge.tracking import TrackingOptions, import_local
+from mailbridge.tracking import SourceItem, TrackingOptions, import_local
+from mailbridge.tracking.parsing import BatchNormaliser
 from tests.mailbridge.tracking_fixtures import contact, emails, local_mailbox, mail, maildir, parties
 from tests.org import OrgBuilder, TestUser
 
@@ -126,3 +129,24 @@ def test_parsing_in_worker_processes_gives_the_same_results(client, admin: TestU
     threaded = [t for t in _tracked(session_factory).values() if t.signal == "in_reply_to"]
     # Every reply whose parent was tracked (not the huge one, which replaced m7) found it, across batches too.
     assert len(threaded) == len([i for i in range(40) if i % 3 and i != 7 and i - 1 != 7])
+
+
+def test_a_batch_in_hand_is_delivered_before_the_next_ones_failure() -> None:
+    """Parsing ahead reads batch k+1 before batch k is written: when reading k+1 fails (the server went away),
+    batch k still comes out, to be committed, and then the error stops the pass."""
+    good = mail(sender="jane@customer.example", to="rep@contoso.example", subject="Kept")
+
+    def batches() -> Iterator[list[SourceItem]]:
+        yield [SourceItem("INBOX", 1, 1, good)]
+        raise MailError("connection lost", reason="temporary")
+
+    delivered = []
+
+    def run() -> None:
+        with BatchNormaliser(NormaliseOptions(), workers=0) as normaliser:
+            for batch, messages in normaliser.ahead(batches(), lambda b: b):
+                delivered.append((batch[0].uid, messages[0].subject))  # type: ignore[union-attr]
+
+    with pytest.raises(MailError, match="connection"):
+        run()
+    assert delivered == [(1, "Kept")]
