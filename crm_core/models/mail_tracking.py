@@ -125,7 +125,8 @@ class MailSighting(Base):
 
 
 class FolderCheckpoint(Base):
-    """The sync state (mailbridge's FolderState.to_dict()) of one mailbox folder."""
+    """The sync cursor of one mailbox folder: what its mail source returned with the last committed batch (an
+    IMAP folder's is its FolderState), stored as JSON and handed back to the source on the next pass."""
 
     __tablename__ = "mail_folder_checkpoints"
 

@@ -7,15 +7,10 @@ import ssl
 from crm_core.errors import CrmError
 from crm_core.services.mailboxes import Endpoint, MailboxConnection, TestOutcome
 from mailbridge.errors import FolderMissing, MailError
-from mailbridge.sources.imap import SENT, ImapSession, ImapSettings
+from mailbridge.sources.imap import ImapSession, ImapSettings
 from mailbridge.transports.smtp import SmtpSettings, SmtpTransport
 
 DEFAULT_TIMEOUT = 20.0
-
-
-def folder_spec(name: str) -> str:
-    """A mailbox's folder as the IMAP source takes it: "Sent" means the server's sent folder, whatever its name."""
-    return SENT if name.lower() in ("sent", SENT.lower()) else name
 
 
 def check_connection(connection: MailboxConnection, *, timeout: float = DEFAULT_TIMEOUT,
@@ -41,11 +36,7 @@ def check_connection(connection: MailboxConnection, *, timeout: float = DEFAULT_
 
 def _check_imap(connection: MailboxConnection, timeout: float, ssl_context: ssl.SSLContext | None) -> TestOutcome:
     endpoint = connection.incoming
-    settings = ImapSettings(
-        host=endpoint.host, port=endpoint.port, security=endpoint.security,  # type: ignore[arg-type]
-        username=endpoint.username or connection.email_address, password=endpoint.password or "",
-        timeout=timeout, ssl_context=ssl_context, folders=tuple(folder_spec(f) for f in connection.folders),
-    )
+    settings = ImapSettings.of_connection(connection, timeout=timeout, ssl_context=ssl_context)
     with ImapSession(settings) as session:
         found: list[str] = []
         missing: list[str] = []
