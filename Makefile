@@ -32,10 +32,12 @@ test-postgresql: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## bench: the API read benchmark (100k contacts in PostgreSQL) and mail ingest; figures go to docs/benchmarks.md
+## bench: the API read benchmark (100k contacts in PostgreSQL), mail ingest, and IMAP sync against mbsync
+## (50,000 messages, about 20 minutes); figures go to docs/benchmarks.md
 bench: $(STAMP)
 	$(BIN)/python bench/api_read.py
 	$(BIN)/python bench/mail_ingest.py
+	$(BIN)/python bench/imap_sync.py --rounds 1
 
 ## lock: re-pin requirements.lock after changing dependencies in pyproject.toml (needs uv)
 lock:
