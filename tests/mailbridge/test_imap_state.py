@@ -33,3 +33,22 @@ def test_a_large_folder_is_stored_compactly() -> None:
 def test_an_unreadable_state_is_cursor_invalid(broken: dict[str, object]) -> None:
     with pytest.raises(CursorInvalid):
         FolderState.from_dict(broken)
+
+
+def test_a_stored_state_goes_back_as_it_came_and_still_reads_in_full() -> None:
+    flags = {uid: frozenset({"\\Seen"}) if uid % 7 else frozenset({"\\Seen", "\\Flagged"}) for uid in range(1, 2001)}
+    stored = FolderState("INBOX", 3, 2001, 12, flags).to_dict()
+    older = {k: v for k, v in stored.items() if k != "count"}  # a cursor written before counts were kept
+
+    for cursor in (stored, older):
+        state = FolderState.from_dict(cursor)
+        assert len(state.flags) == 2000
+        assert state.to_dict() == stored  # unchanged, it is written back as it was read
+        assert dict(state.flags) == flags and state.flags[14] == {"\\Seen", "\\Flagged"}
+
+
+@pytest.mark.parametrize("uids", ["1:x", "a", "1:99999999"])
+def test_a_garbled_sequence_set_is_refused_when_read(uids: str) -> None:
+    cursor = FolderState("INBOX", 1, 2, 1, {1: frozenset()}).to_dict() | {"uids": uids}
+    with pytest.raises(CursorInvalid):
+        FolderState.from_dict(cursor)

@@ -51,7 +51,7 @@ class FolderChanges:
 @dataclass
 class _Plan:
     selected: Selected
-    known: dict[int, Flags]
+    known: Mapping[int, Flags]
     flag_changes: dict[int, Flags]
     vanished: list[int]
     new: dict[int, Flags]
@@ -70,13 +70,15 @@ def _plan(session: ImapSession, folder: str, state: FolderState | None) -> _Plan
     params = _examine_parameters(session, state)
     selected = protocol.examine(folder, params)
     full_resync = state is not None and state.uidvalidity != selected.uidvalidity
-    known: dict[int, Flags] = {} if state is None or full_resync else dict(state.flags)
     usable_modseq = (state is not None and not full_resync and state.highestmodseq is not None
                      and selected.highestmodseq is not None)
+    if usable_modseq and state is not None and (
+            selected.highestmodseq == state.highestmodseq and selected.uidnext == state.uidnext
+            and selected.exists == len(state.flags)):
+        # Unchanged: the known map is not even decoded (a stored one is decoded lazily).
+        return _Plan(selected, state.flags, {}, [], {}, "qresync" if session.qresync else "condstore", False)
+    known: dict[int, Flags] = {} if state is None or full_resync else dict(state.flags)
     if usable_modseq and state is not None:
-        if (selected.highestmodseq == state.highestmodseq and selected.uidnext == state.uidnext
-                and selected.exists == len(known)):
-            return _Plan(selected, known, {}, [], {}, "qresync" if session.qresync else "condstore", False)
         if params and params.startswith("(QRESYNC"):
             changed, vanished, strategy = selected.changed, selected.vanished, "qresync"
         else:
@@ -112,6 +114,9 @@ def iter_folder_changes(session: ImapSession, folder: str, state: FolderState | 
     batch = max(1, batch_size or session.settings.fetch_batch_size)
     with imap_errors(session.settings.host, f"syncing {folder!r}"):
         plan = _plan(session, folder, state)
+        if state is not None and plan.known is state.flags:  # unchanged: the state goes back as it came
+            yield FolderChanges(folder, (), {}, (), state, False, plan.strategy)
+            return
         known = dict(plan.known)
         for uid, flags in plan.flag_changes.items():
             known[uid] = flags
