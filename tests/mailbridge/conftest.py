@@ -3,6 +3,7 @@ a fresh account per test) and aiosmtpd (STARTTLS and AUTH required). Nothing her
 
 import email.utils
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -156,9 +157,23 @@ class _Handler:
         return "250 OK"
 
 
-def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and auth_data == (SMTP_USER.encode(), SMTP_PASSWORD.encode())
-    return AuthResult(success=ok, handled=False)
+@contextmanager
+def running_smtp(certificate: TestCertificate, username: str, password: str) -> Iterator[SmtpServer]:
+    """aiosmtpd on loopback requiring STARTTLS, then AUTH with this login, before it accepts mail."""
+    server = SmtpServer("127.0.0.1", free_port(), certificate)
+
+    def authenticate(_server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data == (username.encode(), password.encode())
+        return AuthResult(success=ok, handled=False)
+
+    controller = Controller(_Handler(server), hostname=server.host, port=server.port,
+                            tls_context=certificate.server_context(), require_starttls=True,
+                            auth_required=True, auth_require_tls=True, authenticator=authenticate)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
 
 
 @pytest.fixture(scope="session")
@@ -168,15 +183,6 @@ def smtp_certificate(tmp_path_factory: pytest.TempPathFactory) -> TestCertificat
 
 @pytest.fixture
 def smtp_server(smtp_certificate: TestCertificate) -> Iterator[SmtpServer]:
-    """aiosmtpd on loopback requiring STARTTLS, then AUTH, before it accepts mail."""
-    server = SmtpServer("127.0.0.1", free_port(), smtp_certificate)
-    controller = Controller(
-        _Handler(server), hostname=server.host, port=server.port,
-        tls_context=smtp_certificate.server_context(), require_starttls=True,
-        auth_required=True, auth_require_tls=True, authenticator=_authenticator,
-    )
-    controller.start()
-    try:
+    """aiosmtpd on loopback requiring STARTTLS, then AUTH (SMTP_USER, SMTP_PASSWORD), before it accepts mail."""
+    with running_smtp(smtp_certificate, SMTP_USER, SMTP_PASSWORD) as server:
         yield server
-    finally:
-        controller.stop()

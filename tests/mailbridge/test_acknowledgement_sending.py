@@ -11,16 +11,13 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from crm_core.security import secrets
 from crm_core.security.secrets import Keyring
 from mailbridge.outgoing import OutgoingOptions, send_pending
 from tests.api import created
 from tests.mailbridge.conftest import Mailbox as DovecotAccount
-from tests.mailbridge.conftest import SmtpServer, _Handler
-from tests.mailbridge.dovecot import free_port
+from tests.mailbridge.conftest import SmtpServer, running_smtp
 from tests.mailbridge.tls import TestCertificate
 from tests.mailbridge.tracking_fixtures import TEST_KEY, CrmMailbox, append, emails, mail, parties, sync
 from tests.org import TestUser
@@ -33,20 +30,8 @@ JANE = "jane@customer.example"
 @pytest.fixture
 def smtp(smtp_certificate: TestCertificate, mailbox: DovecotAccount) -> Iterator[SmtpServer]:
     """aiosmtpd requiring STARTTLS and AUTH with the queue mailbox's login (its Dovecot account's)."""
-    server = SmtpServer("127.0.0.1", free_port(), smtp_certificate)
-
-    def authenticate(_server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data == (mailbox.username.encode(), mailbox.password.encode())
-        return AuthResult(success=ok, handled=False)
-
-    controller = Controller(_Handler(server), hostname=server.host, port=server.port,
-                            tls_context=smtp_certificate.server_context(), require_starttls=True,
-                            auth_required=True, auth_require_tls=True, authenticator=authenticate)
-    controller.start()
-    try:
+    with running_smtp(smtp_certificate, mailbox.username, mailbox.password) as server:
         yield server
-    finally:
-        controller.stop()
 
 
 def _support_desk(client: Any, admin: TestUser, session_factory: Any, account: DovecotAccount,

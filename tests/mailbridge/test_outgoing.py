@@ -9,14 +9,12 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from mailbridge.outgoing import OutgoingOptions, send_pending, smtp_transport
 from mailbridge.transports.base import MemoryTransport
 from tests.api import created, problem
 from tests.mailbridge.conftest import Mailbox as DovecotAccount
-from tests.mailbridge.conftest import SmtpServer, _Handler
+from tests.mailbridge.conftest import SmtpServer, running_smtp
 from tests.mailbridge.dovecot import free_port
 from tests.mailbridge.tls import TestCertificate
 from tests.mailbridge.tracking_fixtures import append, contact, crm_mailbox, emails, mail, sync
@@ -28,20 +26,8 @@ API = "/api/v1"
 @pytest.fixture
 def smtp(smtp_certificate: TestCertificate, mailbox: DovecotAccount) -> Iterator[SmtpServer]:
     """aiosmtpd requiring STARTTLS and AUTH with the same login as the rep's IMAP account."""
-    server = SmtpServer("127.0.0.1", free_port(), smtp_certificate)
-
-    def authenticate(_server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data == (mailbox.username.encode(), mailbox.password.encode())
-        return AuthResult(success=ok, handled=False)
-
-    controller = Controller(_Handler(server), hostname=server.host, port=server.port,
-                            tls_context=smtp_certificate.server_context(), require_starttls=True,
-                            auth_required=True, auth_require_tls=True, authenticator=authenticate)
-    controller.start()
-    try:
+    with running_smtp(smtp_certificate, mailbox.username, mailbox.password) as server:
         yield server
-    finally:
-        controller.stop()
 
 
 def _options(smtp: SmtpServer, **extra: Any) -> OutgoingOptions:
