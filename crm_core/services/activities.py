@@ -27,6 +27,7 @@ from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.email_addresses import normalize_field
 from crm_core.entities import entity
 from crm_core.errors import Conflict, ValidationFailed
+from crm_core.message_ids import normalise_message_id
 from crm_core.models import Activity, ActivityType, Email, Task
 from crm_core.security.principal import Principal
 from crm_core.security.privileges import Privilege
@@ -153,8 +154,14 @@ class ActivityService(RecordService[Activity]):
             record.priority_code = 1
         if record.priority_code not in (0, 1, 2):
             raise ValidationFailed.field("priority_code", "0 Low, 1 Normal or 2 High")
-        if isinstance(record, Email) and values.get("message_id"):
-            self._refuse_duplicate_message(record)
+        if isinstance(record, Email):
+            # As a sync stores them, so that a reply's In-Reply-To finds this email and dedupe sees it.
+            if "message_id" in values:
+                record.message_id = normalise_message_id(record.message_id)
+            if "in_reply_to" in values:
+                record.in_reply_to = normalise_message_id(record.in_reply_to)
+            if values.get("message_id"):
+                self._refuse_duplicate_message(record)
         record.occurred_on = occurred_on(record, kind)
 
     def ensure_editable(self, record: Activity) -> None:

@@ -2,25 +2,12 @@
 dedupe, and real mail has them missing, doubled, wrapped oddly or garbled."""
 
 import datetime as dt
-import re
 from email.utils import parsedate_to_datetime
 
-_MSGID = re.compile(r"<([^<>\s]+)>")
+from crm_core.message_ids import MSGID as _MSGID
+from crm_core.message_ids import normalise_message_id
 
-
-def normalise_message_id(value: str | None) -> str | None:
-    """"<Abc.1@Example.COM>" -> "Abc.1@example.com": brackets gone, the domain part lowercased (the local
-    part is case-sensitive by RFC 5322 and some relays rely on that)."""
-    if not value:
-        return None
-    text = str(value).strip()
-    match = _MSGID.search(text)
-    token = match.group(1) if match else (text.split()[0] if text.split() else "")
-    token = token.strip("<>")
-    if not token or len(token) > 995:
-        return None
-    local, at, domain = token.rpartition("@")
-    return f"{local}@{domain.lower()}" if at and local else token
+__all__ = ["message_ids", "normalise_message_id", "parse_date"]
 
 
 def message_ids(value: str | None) -> tuple[str, ...]:

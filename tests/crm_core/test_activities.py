@@ -28,7 +28,7 @@ COMMON = {"id", "created_on", "modified_on", "created_by_id", "modified_by_id", 
 TYPES = {
     "phone_call": ({"phone_number": "+1 555 0100", "direction_outgoing": True},
                    {"phone_number", "direction_outgoing"}),
-    "email": ({"message_id": "<m1@example.com>", "in_reply_to": "<m0@example.com>", "body_text": "Hi",
+    "email": ({"message_id": "m1@example.com", "in_reply_to": "m0@example.com", "body_text": "Hi",
                "sent_on": "2024-03-01T09:00:00Z"},
               {"message_id", "in_reply_to", "conversation_index", "tracking_token", "body_text", "body_html",
                "sent_on", "direction_outgoing", "sending_mailbox_id", "send_attempts", "send_error"}),
@@ -115,9 +115,15 @@ def test_times_must_be_ordered_and_aware(client, admin: TestUser) -> None:
     problem(client.get(A, params={"occurred_on__gte": "2024-05-02T10:00:00"}, headers=admin.headers), 422)
 
 
+def test_message_ids_are_stored_as_a_sync_stores_them(client, admin: TestUser) -> None:
+    email = _activity(client, admin, activity_type="email", message_id=" <Abc.1@Mail.Example.COM>",
+                      in_reply_to="<Parent@Example.com>")
+    assert (email["message_id"], email["in_reply_to"]) == ("Abc.1@mail.example.com", "Parent@example.com")
+
+
 def test_duplicate_message_id_is_refused(client, admin: TestUser) -> None:
-    _activity(client, admin, activity_type="email", message_id="<same@example.com>")
-    r = client.post(A, json={"activity_type": "email", "message_id": "<same@example.com>"}, headers=admin.headers)
+    _activity(client, admin, activity_type="email", message_id="<same@Example.com>")
+    r = client.post(A, json={"activity_type": "email", "message_id": "same@example.com"}, headers=admin.headers)
     problem(r, 409)
 
 
