@@ -30,7 +30,7 @@ from crm_core.models import CaseCreationRule, CaseCreationRuleItem, CaseRuleDeci
 from crm_core.models.case_creation_rules import DEFAULT_ACK_BODY, DEFAULT_ACK_SUBJECT
 from crm_core.security.privileges import Privilege
 from crm_core.services.records import RecordService
-from crm_core.services.routing import check_assignee
+from crm_core.services.routing import check_assignee, switch_rule_state
 
 TEXT_OPS = frozenset({"eq", "ne", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with"})
 ADDRESS_OPS = frozenset({"contains", "not_contains", "includes_queue", "excludes_queue"})
@@ -245,24 +245,8 @@ class CaseCreationRuleService(RecordService[CaseCreationRule]):
                   action: str = "set_state") -> CaseCreationRule:
         """Activating a rule deactivates the one that was active for the same queue: one per queue."""
         record = self.get(record_id, Privilege.WRITE)
-        states = case_states.ROUTING_RULE
-        new_state, new_status = states.resolve(statecode, statuscode)
-        if new_state == record.statecode:
-            raise Conflict(f"this case creation rule is already {states.label(new_state, new_status)[0]}")
-        if new_state == case_states.RULE_ACTIVE:
-            if not record.items:
-                raise ValidationFailed.field("items", "a case creation rule needs at least one item to be activated")
-            self.uow.set_action("deactivate")
-            others = select(CaseCreationRule).where(CaseCreationRule.statecode == case_states.RULE_ACTIVE,
-                                                    CaseCreationRule.queue_id == record.queue_id,
-                                                    CaseCreationRule.id != record.id)
-            for other in self.session.scalars(others):
-                other.statecode, other.statuscode = states.resolve(case_states.DRAFT, None)
-            self.session.flush()  # before the activation, which the one-active index checks
-        self.uow.set_action(action)
-        record.statecode, record.statuscode = new_state, new_status
-        self.session.flush()
-        self.uow.commit()
+        switch_rule_state(self, record, "case creation rule", statecode, statuscode, action,
+                          scope=(CaseCreationRule.queue_id == record.queue_id,))
         return record
 
     def ensure_editable(self, record: CaseCreationRule) -> None:

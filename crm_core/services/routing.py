@@ -12,10 +12,11 @@ organisation: it needs no privilege of the caller on the queue, user or team it 
 queue is inactive, or whose user is disabled, is passed over."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from crm_core import case_states
@@ -238,6 +239,29 @@ def _target_unit(session: Session, item: RoutingRuleItem) -> uuid.UUID | None:
 
 
 # --- the rules themselves ----------------------------------------------------------------------------
+def switch_rule_state(service: RecordService[Any], record: Any, label: str, statecode: int, statuscode: int | None,
+                      action: str, *, scope: Sequence[ColumnElement[bool]] = ()) -> None:
+    """A rule set (routing, case creation) between Draft and Active, committed. Activating needs items and
+    deactivates the rule that was active within `scope` (all rules of the kind when empty): one is active at a
+    time, which a partial unique index also holds."""
+    model, states = type(record), case_states.ROUTING_RULE
+    new_state, new_status = states.resolve(statecode, statuscode)
+    if new_state == record.statecode:
+        raise Conflict(f"this {label} is already {states.label(new_state, new_status)[0]}")
+    if new_state == case_states.RULE_ACTIVE:
+        if not record.items:
+            raise ValidationFailed.field("items", f"a {label} needs at least one item to be activated")
+        service.uow.set_action("deactivate")
+        others = select(model).where(model.statecode == case_states.RULE_ACTIVE, model.id != record.id, *scope)
+        for other in service.session.scalars(others):
+            other.statecode, other.statuscode = states.resolve(case_states.DRAFT, None)
+        service.session.flush()  # before the activation, which the one-active index checks
+    service.uow.set_action(action)
+    record.statecode, record.statuscode = new_state, new_status
+    service.session.flush()
+    service.uow.commit()
+
+
 class RoutingRuleService(RecordService[RoutingRule]):
     """Organisation-wide rules that only roles with the routing_rule privileges (admins) see and change."""
 
@@ -282,23 +306,7 @@ class RoutingRuleService(RecordService[RoutingRule]):
                   action: str = "set_state") -> RoutingRule:
         """Activating a rule set deactivates the one that was active: one is active at a time."""
         record = self.get(record_id, Privilege.WRITE)
-        states = case_states.ROUTING_RULE
-        new_state, new_status = states.resolve(statecode, statuscode)
-        if new_state == record.statecode:
-            raise Conflict(f"this routing rule is already {states.label(new_state, new_status)[0]}")
-        if new_state == case_states.RULE_ACTIVE:
-            if not record.items:
-                raise ValidationFailed.field("items", "a routing rule needs at least one item to be activated")
-            self.uow.set_action("deactivate")
-            others = select(RoutingRule).where(RoutingRule.statecode == case_states.RULE_ACTIVE,
-                                               RoutingRule.id != record.id)
-            for other in self.session.scalars(others):
-                other.statecode, other.statuscode = states.resolve(case_states.DRAFT, None)
-            self.session.flush()  # before the activation, which the one-active index checks
-        self.uow.set_action(action)
-        record.statecode, record.statuscode = new_state, new_status
-        self.session.flush()
-        self.uow.commit()
+        switch_rule_state(self, record, "routing rule", statecode, statuscode, action)
         return record
 
     def ensure_editable(self, record: RoutingRule) -> None:
