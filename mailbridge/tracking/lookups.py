@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -23,8 +23,8 @@ from crm_core.entities import entity
 from crm_core.models import Email, MailBlob, TrackedMessage
 from mailbridge.message import NormalisedMessage
 from mailbridge.tracking.correlate_headers import MAX_REFERENCES
+from mailbridge.tracking.parties import RESOLVED_KINDS, lookup
 
-PARTY_KINDS = ("contact", "lead", "account", "user", "queue")
 _CHUNK = 900  # identifiers per IN (...): well under SQLite's and PostgreSQL's parameter limits
 T = TypeVar("T")
 
@@ -104,10 +104,8 @@ def _references(message: NormalisedMessage) -> list[str]:
     return [*([message.in_reply_to] if message.in_reply_to else []), *message.references[-MAX_REFERENCES:]]
 
 
-def prefetch(session: Session, messages: Sequence[NormalisedMessage], raw_hashes: Iterable[str],
-             party_lookup: Any) -> BatchLookups:
-    """The lookups of a batch's messages, in a few queries. `party_lookup(session, addresses)` is the party
-    step's own query (passed in so this module does not depend on that step)."""
+def prefetch(session: Session, messages: Sequence[NormalisedMessage], raw_hashes: Iterable[str]) -> BatchLookups:
+    """The lookups of a batch's messages, in a few queries (the parties' by the party step's own query)."""
     found = BatchLookups()
     ids = {m.message_id for m in messages if m.message_id}
     fingerprints = {m.fingerprint for m in messages}
@@ -127,7 +125,7 @@ def prefetch(session: Session, messages: Sequence[NormalisedMessage], raw_hashes
         for email in session.scalars(select(Email).where(Email.tracking_token.in_(chunk))):
             found.emails_by_token.setdefault(email.tracking_token or "", []).append(email)
     addresses = {a.address for m in messages for a in m.participants()}
-    found.addresses = party_lookup(session, addresses)
+    found.addresses = lookup(session, addresses)
     found.address_keys = frozenset(addresses)
     hashes = {*raw_hashes, *(a.sha256 for m in messages for a in m.attachments if a.sha256)}
     for chunk in _chunks(hashes):
@@ -139,7 +137,7 @@ def prefetch(session: Session, messages: Sequence[NormalisedMessage], raw_hashes
 def watching_party_records(session: Session, lookups: BatchLookups) -> Iterator[BatchLookups]:
     """While the batch runs, a new contact, lead, account, user or queue in the session (an unknown sender
     made a contact, a rule made one) sends the party answers back to the database, which then sees it."""
-    models = tuple(entity(kind).model for kind in PARTY_KINDS)
+    models = tuple(entity(kind).model for kind in RESOLVED_KINDS)
 
     def attached(_session: Session, instance: object) -> None:
         if isinstance(instance, models):

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 Normalised = NormalisedMessage | Unreadable  # what normalising one raw message gave
 B = TypeVar("B")
+R = TypeVar("R", bound="Raw")
 MIN_POOLED = 16  # fewer messages than this are parsed in-process
 # What crosses the process boundary: exceptions with keyword state do not survive pickling whole.
 _Shipped = NormalisedMessage | tuple[str, str]
@@ -61,7 +62,7 @@ def _received(shipped: list[_Shipped]) -> list[Normalised]:
 
 
 class BatchNormaliser:
-    """`with BatchNormaliser(options, workers) as n: for batch, messages in n.ahead(batches, items_of): ...`"""
+    """`with BatchNormaliser(options, workers) as n: for batch, parsed in n.ahead(batches, items_of): ...`"""
 
     def __init__(self, options: NormaliseOptions, workers: int | None = None) -> None:
         self.options = options
@@ -76,24 +77,23 @@ class BatchNormaliser:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _submit(self, items: Sequence[Raw]) -> Callable[[], list[Normalised]]:
-        """Starts normalising `items`; returns how to get the result."""
+    def _submit(self, items: Sequence[R]) -> Callable[[], list[tuple[R, Normalised]]]:
+        """Starts normalising `items`; returns how to get each item with its result."""
         if self.workers < 1 or len(items) < MIN_POOLED:
-            raws = [item.raw for item in items]
-            return lambda: [normalise_one(raw, self.options) for raw in raws]
+            return lambda: [(item, normalise_one(item.raw, self.options)) for item in items]
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
         size = -(-len(items) // self.workers)  # one share per worker, so every core parses this batch
         futures: list[Future[list[_Shipped]]] = [
             self._pool.submit(_normalise_shipped, [item.raw for item in items[i:i + size]], self.options)
             for i in range(0, len(items), size)]
-        return lambda: [m for f in futures for m in _received(f.result())]
+        return lambda: list(zip(items, [m for f in futures for m in _received(f.result())], strict=True))
 
-    def ahead(self, batches: Iterable[B], items_of: Callable[[B], Sequence[Raw]]
-              ) -> Iterator[tuple[B, list[Normalised]]]:
-        """Each batch with its items' normalised messages, in order; the next batch is already being parsed
-        while the caller works on the one yielded."""
-        pending: tuple[B, Callable[[], list[Normalised]]] | None = None
+    def ahead(self, batches: Iterable[B], items_of: Callable[[B], Sequence[R]]
+              ) -> Iterator[tuple[B, list[tuple[R, Normalised]]]]:
+        """Each batch with the items `items_of` chose from it, each with its normalised message, in order; the
+        next batch is already being parsed while the caller works on the one yielded."""
+        pending: tuple[B, Callable[[], list[tuple[R, Normalised]]]] | None = None
         source = iter(batches)
         while True:
             try:

@@ -8,7 +8,7 @@ a bare address and put the records among the candidates for review. "all": every
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,8 +18,10 @@ from crm_core.entities import entity
 from crm_core.services.activity_parties import PartyKey
 from mailbridge.message import Address, NormalisedMessage
 from mailbridge.tracking.context import MailboxContext
-from mailbridge.tracking.lookups import BatchLookups
 from mailbridge.tracking.options import PartyMatching
+
+if TYPE_CHECKING:  # the lookups prefetch what this step asks, so they import it
+    from mailbridge.tracking.lookups import BatchLookups
 
 RESOLVED_KINDS = ("contact", "lead", "account", "user", "queue")
 CUSTOMER_KINDS = frozenset({"contact", "lead", "account"})  # what "known records" means for the filter
@@ -70,7 +72,7 @@ def lookup(session: Session, addresses: set[str]) -> dict[str, list[tuple[str, u
 
 
 def resolve_parties(session: Session, message: NormalisedMessage, ctx: MailboxContext,
-                    matching: PartyMatching, lookups: BatchLookups | None = None) -> ResolvedParties:
+                    matching: PartyMatching, lookups: "BatchLookups | None" = None) -> ResolvedParties:
     roles = roles_of(message)
     addresses = {a.address for _, a in roles}
     if lookups is not None and lookups.knows_addresses(addresses):

@@ -36,7 +36,7 @@ from mailbridge.tracking.filtering import incoming_filter, may_create_records
 from mailbridge.tracking.lookups import BatchLookups, prefetch, watching_party_records
 from mailbridge.tracking.options import TrackingOptions
 from mailbridge.tracking.parsing import Normalised, normalise_one
-from mailbridge.tracking.parties import ResolvedParties, lookup, resolve_parties
+from mailbridge.tracking.parties import ResolvedParties, resolve_parties
 from mailbridge.tracking.persist import add_parties, is_outgoing, persist
 from mailbridge.tracking.quarantine import quarantine
 from mailbridge.tracking.results import Outcome, SourceItem
@@ -62,7 +62,7 @@ def track_items(uow: UnitOfWork, ctx: MailboxContext, items: Sequence[SourceItem
         readable = [m for m in messages if isinstance(m, NormalisedMessage)]
         keep_raw = ctx.keep_content == "everything"
         raw_hashes = [m.raw_sha256 for m in readable] if keep_raw else []
-        with watching_party_records(session, prefetch(session, readable, raw_hashes, lookup)) as lookups:
+        with watching_party_records(session, prefetch(session, readable, raw_hashes)) as lookups:
             outcomes = [_one(uow, ctx, item, message, options, now, lookups) for item, message in pairs]
             session.flush()
     except (OperationalError, InterfaceError):

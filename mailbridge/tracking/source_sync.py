@@ -27,7 +27,7 @@ from mailbridge.sources.base import Cursor, MailSource, Place, SourceBatch, Sour
 from mailbridge.tracking.checkpoints import load_cursor, save_cursor
 from mailbridge.tracking.context import MailboxContext, load_mailbox, mailbox_context
 from mailbridge.tracking.options import TrackingOptions
-from mailbridge.tracking.parsing import BatchNormaliser, Normalised
+from mailbridge.tracking.parsing import BatchNormaliser, Normalised, normalise_one
 from mailbridge.tracking.pipeline import track_items
 from mailbridge.tracking.results import FolderSummary, Outcome, Progress, ProgressEvent, SourceItem, SyncSummary
 from mailbridge.tracking.sightings import mark_superseded, mark_vanished, seen_places
@@ -76,9 +76,18 @@ def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, b
                   total: int | None = None, checkpoint: str | None = None) -> None:
     """Each batch in a transaction of its own, counted into `summary` (progress events carry its name and
     `total`), with its cursor saved as the checkpoint of the folder `checkpoint` (None: no cursor is kept)."""
+    def unseen(batch: SourceBatch) -> list[SourceMessage]:
+        """The messages worth parsing: those at places not processed yet (a rerun of an import sees them all)."""
+        if not batch.new:
+            return []
+        with UnitOfWork(session_factory) as uow:
+            seen = seen_places(uow.session, ctx.mailbox_id, [_stored(m.place) for m in batch.new])
+        return [m for m in batch.new if _stored(m.place) not in seen]
+
     with BatchNormaliser(options.normalise, options.parse_workers) as normaliser:
         # The next batch is read and parsed (in worker processes) while this one is written.
-        for batch, prepared in normaliser.ahead(batches, lambda b: b.new):
+        for batch, parsed in normaliser.ahead(batches, unseen):
+            prepared = {m.place: normalised for m, normalised in parsed}
             summary.strategy = batch.strategy
             summary.full_resync = summary.full_resync or batch.full_resync
             with UnitOfWork(session_factory) as uow:
@@ -128,7 +137,7 @@ def _stored(place: Place) -> Place:
     return place if len(place.folder) <= MAX_PLACE else Place(place.folder[:MAX_PLACE], place.uidvalidity, place.uid)
 
 
-def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepared: list[Normalised],
+def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepared: dict[Place, Normalised],
                  summary: FolderSummary, options: TrackingOptions, progress: Progress | None,
                  total: int | None) -> None:
     session = uow.session
@@ -138,8 +147,10 @@ def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepa
         summary.vanished += mark_vanished(session, ctx.mailbox_id, [_stored(p) for p in batch.vanished])
     places = [_stored(m.place) for m in batch.new]
     seen = seen_places(session, ctx.mailbox_id, places)
-    fresh = [(SourceItem(p.folder, p.uidvalidity, p.uid, m.raw, m.internal_date), normalised)
-             for p, m, normalised in zip(places, batch.new, prepared, strict=True) if p not in seen]
+    # The seen places are asked again here, in the batch's transaction, which is what counts.
+    fresh = [(SourceItem(p.folder, p.uidvalidity, p.uid, m.raw, m.internal_date),
+              prepared[m.place] if m.place in prepared else normalise_one(m.raw, options.normalise))
+             for p, m in zip(places, batch.new, strict=True) if p not in seen]
     tracked = iter(track_items(uow, ctx, [f[0] for f in fresh], options, prepared=[f[1] for f in fresh])
                    if fresh else ())
     for place in places:

@@ -144,8 +144,8 @@ def test_a_batch_in_hand_is_delivered_before_the_next_ones_failure() -> None:
 
     def run() -> None:
         with BatchNormaliser(NormaliseOptions(), workers=0) as normaliser:
-            for batch, messages in normaliser.ahead(batches(), lambda b: b):
-                delivered.append((batch[0].uid, messages[0].subject))  # type: ignore[union-attr]
+            for batch, parsed in normaliser.ahead(batches(), lambda b: b):
+                delivered.append((batch[0].uid, parsed[0][1].subject))  # type: ignore[union-attr]
 
     with pytest.raises(MailError, match="connection"):
         run()
