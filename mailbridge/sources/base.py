@@ -13,7 +13,7 @@ reference every other backend is compared with by tests/mailbridge/test_source_c
 a mailbox is decided in one place, `registry.py`."""
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -24,9 +24,10 @@ Flags = frozenset[str]
 
 @dataclass(frozen=True, order=True)
 class Place:
-    """Where a source holds one message, unique within a mailbox: an IMAP folder, UIDVALIDITY and UID; a local
-    store's stable key as the folder, with UIDVALIDITY and UID 0. Tracking records it as the sighting, which is
-    how a rerun recognises what it already did."""
+    """Where a source holds one message, unique within a mailbox: an IMAP folder, UIDVALIDITY and UID; for a
+    keyed source (a local store, Graph, EWS) the item's stable key as the folder ("graph:INBOX:<id>"), with
+    UIDVALIDITY and UID 0. Tracking records it as the sighting, which is how a rerun recognises what it already
+    did."""
 
     folder: str
     uidvalidity: int = 0
@@ -84,6 +85,12 @@ class Capabilities:
     folders: bool  # holds more than one folder
 
 
+# Which of these places the mailbox already tracked or quarantined. A source whose change feed does not tell a
+# new message from a changed one (Graph's delta) asks this, so that a known message's change is reported as a
+# flag change and its bytes are not downloaded again; the driver answers from the sightings.
+Known = Callable[[Sequence[Place]], Collection[Place]]
+
+
 class MailSource(Protocol):
     """Used as a context manager: entering opens what the source needs (a connection), leaving closes it."""
 
@@ -102,8 +109,16 @@ class MailSource(Protocol):
         """How many messages `folder` holds, when the source can say without reading them (else None)."""
         ...
 
-    def changes(self, folder: str, cursor: Cursor | None, batch_size: int) -> Iterator[SourceBatch]:
+    def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
+                known: Known | None = None) -> Iterator[SourceBatch]:
         """The changes of `folder` since `cursor` (None: everything), in batches of at most `batch_size` new
         messages; at least one batch, the last carrying the folder's new cursor. CursorInvalid (raised before
-        the first batch) for a cursor that is unreadable or belongs to another folder."""
+        the first batch) for a cursor that is unreadable or belongs to another folder. `known` is only asked
+        by a source that cannot tell new from changed otherwise (without it, such a source reports every
+        changed message as new)."""
+        ...
+
+    def mark_tracked(self, places: Sequence[Place]) -> None:
+        """Show the mailbox's user which messages the CRM tracked (Exchange: a category, as Dynamics' "Tracked
+        to Dynamics 365"). Called after the batch is committed; a source with no such mark does nothing."""
         ...

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from mailbridge.errors import CursorInvalid, FolderMissing, MailError
-from mailbridge.sources.base import Capabilities, Cursor, Place, SourceBatch, SourceFolder, SourceMessage
+from mailbridge.sources.base import Capabilities, Cursor, Known, Place, SourceBatch, SourceFolder, SourceMessage
 
 TOP = "INBOX"
 _VERSION = 1
@@ -180,25 +180,29 @@ class LocalSource:
     def count(self, folder: str) -> int | None:
         return self.store.count(folder)
 
-    def _cursor(self, folder: str, known: dict[str, None]) -> Cursor:
-        return {"v": _VERSION, "source": self.store.kind, "folder": folder, "keys": list(known)}
+    def _cursor(self, folder: str, keys: dict[str, None]) -> Cursor:
+        return {"v": _VERSION, "source": self.store.kind, "folder": folder, "keys": list(keys)}
 
-    def changes(self, folder: str, cursor: Cursor | None, batch_size: int) -> Iterator[SourceBatch]:
-        """New keys in batches as the folder is read; vanished keys (known, no longer listed) in the last."""
-        known = {} if cursor is None else _read_cursor(cursor, self.store.kind, folder)
+    def mark_tracked(self, places: Sequence[Place]) -> None:
+        """A local store is read, never written: nothing is marked."""
+
+    def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
+                known: Known | None = None) -> Iterator[SourceBatch]:
+        """New keys in batches as the folder is read; vanished keys (known before, no longer listed) in the last."""
+        keys = {} if cursor is None else _read_cursor(cursor, self.store.kind, folder)
         listed: set[str] = set()
         pending: list[SourceMessage] = []
-        for key, raw in self.store.scan(folder, known):
+        for key, raw in self.store.scan(folder, keys):
             listed.add(key)
             if raw is None:
                 continue
             pending.append(SourceMessage(Place(key), raw))
             if len(pending) >= batch_size:
-                known.update(dict.fromkeys(m.place.folder for m in pending))
-                yield SourceBatch(folder, tuple(pending), {}, (), self._cursor(folder, known), False, "local")
+                keys.update(dict.fromkeys(m.place.folder for m in pending))
+                yield SourceBatch(folder, tuple(pending), {}, (), self._cursor(folder, keys), False, "local")
                 pending = []
-        vanished = tuple(Place(key) for key in known if key not in listed)
+        vanished = tuple(Place(key) for key in keys if key not in listed)
         for place in vanished:
-            del known[place.folder]
-        known.update(dict.fromkeys(m.place.folder for m in pending))
-        yield SourceBatch(folder, tuple(pending), {}, vanished, self._cursor(folder, known), False, "local")
+            del keys[place.folder]
+        keys.update(dict.fromkeys(m.place.folder for m in pending))
+        yield SourceBatch(folder, tuple(pending), {}, vanished, self._cursor(folder, keys), False, "local")

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from mailbridge.errors import CursorInvalid, FolderMissing
-from mailbridge.sources.base import Capabilities, Cursor, Flags, Place, SourceBatch, SourceFolder, SourceMessage
+from mailbridge.sources.base import Capabilities, Cursor, Flags, Known, Place, SourceBatch, SourceFolder, SourceMessage
 
 SENT = "\\Sent"
 _VERSION = 1
@@ -42,6 +42,7 @@ class MemoryStore:
 
     def __init__(self, folders: Iterable[str] = ("INBOX",)) -> None:
         self.folders: dict[str, MemoryFolder] = {}
+        self.marked: set[Place] = set()  # what a driver marked as tracked (Exchange's category, here a set)
         for name in folders:
             self.create_folder(name)
 
@@ -150,7 +151,12 @@ class MemorySource:
         self._check_open()
         return len(self.store.folder(folder).messages)
 
-    def changes(self, folder: str, cursor: Cursor | None, batch_size: int) -> Iterator[SourceBatch]:
+    def mark_tracked(self, places: Sequence[Place]) -> None:
+        self._check_open()
+        self.store.marked.update(places)
+
+    def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
+                known: Known | None = None) -> Iterator[SourceBatch]:
         self._check_open()
         before = None if cursor is None else _Known.read(cursor)
         if before is not None and before.folder != folder:

@@ -47,7 +47,8 @@ class FolderSummary:
     vanished: int = 0
     strategy: str | None = None
     full_resync: bool = False
-    error: str | None = None  # the folder could not be synced (missing): the others still were
+    error: str | None = None  # the folder could not be synced (missing, throttled): the others still were
+    retry_after: float | None = None  # the server's wait hint when it throttled this folder
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
 

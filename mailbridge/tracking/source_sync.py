@@ -9,21 +9,27 @@ dated, and its cursor saved as the folder's checkpoint, committed together. So:
   sightings, and the sightings under the former UIDVALIDITY are dated;
 - vanished messages date their sightings; the activities stay;
 - a stored cursor the source refuses (`CursorInvalid`) restarts the folder from scratch, with the same
-  guarantees.
+  guarantees;
+- a folder the server throttles or drops (`TemporaryFailure`) stops at its last committed batch and is
+  reported with the server's wait hint; the other folders still sync, and the next pass resumes it from its
+  checkpoint.
+
+After a batch is committed, the places it tracked are marked in the mailbox (`MailSource.mark_tracked`:
+Exchange's category); a pass killed in between leaves a tracked mail unmarked, never the reverse.
 
 A batch's bytes are read from the source before its transaction opens: no transaction waits on a mail server.
 `sync_mailbox` (imap_sync.py) and `import_local` (local_import.py) are this driver with their source chosen."""
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.db.savepoints import ensure_transaction
 from crm_core.db.unit_of_work import UnitOfWork
-from mailbridge.errors import CursorInvalid
-from mailbridge.sources.base import Cursor, MailSource, Place, SourceBatch, SourceMessage
+from mailbridge.errors import CursorInvalid, TemporaryFailure
+from mailbridge.sources.base import Cursor, Known, MailSource, Place, SourceBatch, SourceMessage
 from mailbridge.tracking.checkpoints import load_cursor, save_cursor
 from mailbridge.tracking.context import MailboxContext, load_mailbox, mailbox_context
 from mailbridge.tracking.options import TrackingOptions
@@ -66,16 +72,28 @@ def sync_folder(session_factory: sessionmaker[Session], ctx: MailboxContext, sou
     with UnitOfWork(session_factory) as uow:
         cursor = load_cursor(uow.session, ctx.mailbox_id, folder)
     summary = FolderSummary(folder)
-    track_batches(session_factory, ctx, _changes(source, ctx, folder, cursor, options.batch_size), summary, options,
-                  progress, checkpoint=folder)
+
+    def known(places: Sequence[Place]) -> set[Place]:
+        with UnitOfWork(session_factory) as uow:
+            found = seen_places(uow.session, ctx.mailbox_id, [_stored(p) for p in places])
+        return {p for p in places if _stored(p) in found}
+
+    try:
+        track_batches(session_factory, ctx, _changes(source, ctx, folder, cursor, options.batch_size, known),
+                      summary, options, progress, checkpoint=folder, marker=source)
+    except TemporaryFailure as exc:
+        # What was committed stays behind the checkpoint; the next pass resumes from there.
+        log.warning("mailbox %s folder %s stopped: %s", ctx.mailbox_id, folder, exc.detail)
+        summary.error, summary.retry_after = f"{exc.reason}: {exc.detail}", exc.retry_after
     return summary
 
 
 def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, batches: Iterable[SourceBatch],
                   summary: FolderSummary, options: TrackingOptions, progress: Progress | None = None, *,
-                  total: int | None = None, checkpoint: str | None = None) -> None:
+                  total: int | None = None, checkpoint: str | None = None, marker: MailSource | None = None) -> None:
     """Each batch in a transaction of its own, counted into `summary` (progress events carry its name and
-    `total`), with its cursor saved as the checkpoint of the folder `checkpoint` (None: no cursor is kept)."""
+    `total`), with its cursor saved as the checkpoint of the folder `checkpoint` (None: no cursor is kept);
+    once committed, the places it tracked are marked through `marker`."""
     def unseen(batch: SourceBatch) -> list[SourceMessage]:
         """The messages worth parsing: those at places not processed yet (a rerun of an import sees them all)."""
         if not batch.new:
@@ -92,10 +110,12 @@ def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, b
             summary.full_resync = summary.full_resync or batch.full_resync
             with UnitOfWork(session_factory) as uow:
                 ensure_transaction(uow.session)
-                _track_batch(uow, ctx, batch, prepared, summary, options, progress, total)
+                tracked = _track_batch(uow, ctx, batch, prepared, summary, options, progress, total)
                 if checkpoint is not None:
                     save_cursor(uow.session, ctx.mailbox_id, checkpoint, batch.cursor)
                 uow.commit()
+            if marker is not None and tracked:
+                marker.mark_tracked(tracked)
 
 
 def regroup(batches: Iterable[SourceBatch], size: int, name: str) -> Iterator[SourceBatch]:
@@ -117,16 +137,16 @@ def regroup(batches: Iterable[SourceBatch], size: int, name: str) -> Iterator[So
 
 
 def _changes(source: MailSource, ctx: MailboxContext, folder: str, cursor: Cursor | None,
-             batch_size: int) -> Iterator[SourceBatch]:
+             batch_size: int, known: Known) -> Iterator[SourceBatch]:
     """The source's batches; from scratch instead when it refuses the stored cursor."""
     try:
-        batches = iter(source.changes(folder, cursor, batch_size))
+        batches = iter(source.changes(folder, cursor, batch_size, known))
         first = next(batches, None)
     except CursorInvalid as exc:
         if cursor is None:
             raise
         log.warning("mailbox %s folder %s: %s; resyncing the folder", ctx.mailbox_id, folder, exc.detail)
-        batches = iter(source.changes(folder, None, batch_size))
+        batches = iter(source.changes(folder, None, batch_size, known))
         first = next(batches, None)
     if first is not None:
         yield first
@@ -139,7 +159,8 @@ def _stored(place: Place) -> Place:
 
 def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepared: dict[Place, Normalised],
                  summary: FolderSummary, options: TrackingOptions, progress: Progress | None,
-                 total: int | None) -> None:
+                 total: int | None) -> list[Place]:
+    """Tracks the batch; returns the places of the messages tracked (or recognised as duplicates) by it."""
     session = uow.session
     if batch.full_resync:
         summary.vanished += mark_superseded(session, ctx.mailbox_id, batch.folder, batch.uidvalidity)
@@ -153,8 +174,12 @@ def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepa
              for p, m in zip(places, batch.new, strict=True) if p not in seen]
     tracked = iter(track_items(uow, ctx, [f[0] for f in fresh], options, prepared=[f[1] for f in fresh])
                    if fresh else ())
-    for place in places:
+    linked: list[Place] = []
+    for place, message in zip(places, batch.new, strict=True):
         outcome = Outcome("already_seen") if place in seen else next(tracked)
         summary.count(outcome)
+        if outcome.kind in ("tracked", "duplicate"):
+            linked.append(message.place)
         if progress is not None:
             progress(ProgressEvent(summary.folder, summary.fetched, total, outcome))
+    return linked

@@ -4,7 +4,7 @@ sightings, a UIDVALIDITY change or an unreadable checkpoint reads the folder aga
 a missing folder does not stop the others; and an import fills its batches across a store's folders."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select, update
 
 from crm_core.models import FolderCheckpoint, MailSighting
-from mailbridge.sources.base import Capabilities, Cursor, MailSource, SourceBatch, SourceFolder
+from mailbridge.errors import TemporaryFailure
+from mailbridge.sources.base import Capabilities, Cursor, Known, MailSource, Place, SourceBatch, SourceFolder
 from mailbridge.sources.memory import SENT, MemorySource, MemoryStore
 from mailbridge.tracking import TrackingOptions, import_local, source_sync
 from mailbridge.tracking.results import SyncSummary
@@ -46,8 +47,12 @@ class Dying:
     def count(self, folder: str) -> int | None:
         return self.inner.count(folder)
 
-    def changes(self, folder: str, cursor: Cursor | None, batch_size: int) -> Iterator[SourceBatch]:
-        for n, batch in enumerate(self.inner.changes(folder, cursor, batch_size)):
+    def mark_tracked(self, places: Sequence[Place]) -> None:
+        self.inner.mark_tracked(places)
+
+    def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
+                known: Known | None = None) -> Iterator[SourceBatch]:
+        for n, batch in enumerate(self.inner.changes(folder, cursor, batch_size, known)):
             if n == self.after:
                 raise Killed
             yield batch
@@ -221,3 +226,71 @@ def test_an_import_fills_its_batches_across_the_folders_of_the_store(client, ses
     assert events == [(1, 3), (2, 3), (3, 3)]
     assert (summary.folders[str(path)].tracked, summary.folders[str(path)].strategy) == (3, "local")
     assert subjects(client, rep) == ["Archive", "Sent", "top"]
+
+
+class Throttled:
+    """A source whose server throttles the folder `folder` once it has handed over `after` batches of it."""
+
+    def __init__(self, inner: MailSource, folder: str, after: int) -> None:
+        self.inner, self.folder, self.after = inner, folder, after
+        self.capabilities: Capabilities = inner.capabilities
+
+    def __enter__(self) -> Self:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.inner.__exit__(exc_type, exc, tb)
+
+    def folders(self) -> list[SourceFolder]:
+        return self.inner.folders()
+
+    def count(self, folder: str) -> int | None:
+        return self.inner.count(folder)
+
+    def mark_tracked(self, places: Sequence[Place]) -> None:
+        self.inner.mark_tracked(places)
+
+    def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
+                known: Known | None = None) -> Iterator[SourceBatch]:
+        for n, batch in enumerate(self.inner.changes(folder, cursor, batch_size, known)):
+            if folder == self.folder and n == self.after:
+                raise TemporaryFailure("429 Too Many Requests", reason="throttled", retry_after=7.5)
+            yield batch
+
+
+def test_a_throttled_folder_keeps_what_it_committed_the_others_sync_and_the_next_pass_resumes_it(
+        client, session_factory, mailbox) -> None:
+    box_id, rep = mailbox
+    store = MemoryStore(["INBOX", "Archive"])
+    fill(store, rep, 5)
+    fill(store, rep, 2, folder="Archive", start=10)
+
+    summary = sync(session_factory, box_id, Throttled(MemorySource(store, ["INBOX", "Archive"]), "INBOX", 1),
+                   batch_size=2)
+
+    inbox = summary.folders["INBOX"]
+    assert (inbox.tracked, inbox.retry_after) == (2, 7.5)
+    assert inbox.error is not None and "throttled" in inbox.error
+    assert summary.folders["Archive"].tracked == 2
+    rerun = sync(session_factory, box_id, MemorySource(store, ["INBOX", "Archive"]), batch_size=2)
+    assert (rerun.folders["INBOX"].fetched, rerun.folders["INBOX"].tracked, rerun.folders["Archive"].fetched) == (
+        3, 3, 0)
+    assert subjects(client, rep) == sorted([f"mail {i}" for i in range(5)] + ["mail 10", "mail 11"])
+
+
+def test_tracked_mail_is_marked_in_the_mailbox_after_its_batch_commits(client, session_factory, mailbox) -> None:
+    box_id, rep = mailbox
+    store = MemoryStore()
+    fill(store, rep, 2)
+    store.append("INBOX", b"\xff\xfe not a mail at all")
+
+    with pytest.raises(Killed):
+        sync(session_factory, box_id, Dying(MemorySource(store), after=0), batch_size=2)
+    assert store.marked == set()  # nothing committed, nothing marked
+
+    summary = sync(session_factory, box_id, MemorySource(store), batch_size=2)
+
+    assert (summary.tracked, summary.folders["INBOX"].quarantined) == (2, 1)
+    assert {p.uid for p in store.marked} == {1, 2}  # not the quarantined one

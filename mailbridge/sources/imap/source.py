@@ -3,12 +3,12 @@ resolved on it, and each folder's changes from `iter_folder_changes`, its `Folde
 as `SourceBatch`es. The cursor is `FolderState.to_dict()`, the very form checkpoints have always been
 stored in, so a stored checkpoint keeps working."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
 from mailbridge.errors import CursorInvalid, FolderMissing
-from mailbridge.sources.base import Capabilities, Cursor, Place, SourceBatch, SourceFolder, SourceMessage
+from mailbridge.sources.base import Capabilities, Cursor, Known, Place, SourceBatch, SourceFolder, SourceMessage
 from mailbridge.sources.imap.session import ImapSession
 from mailbridge.sources.imap.settings import ImapSettings
 from mailbridge.sources.imap.state import FolderState
@@ -64,7 +64,11 @@ class ImapSource:
     def count(self, folder: str) -> int | None:
         return None  # a folder's size is known only once it is examined: the changes are asked for then
 
-    def changes(self, folder: str, cursor: Cursor | None, batch_size: int) -> Iterator[SourceBatch]:
+    def mark_tracked(self, places: Sequence[Place]) -> None:
+        """IMAP has no category a mail program shows for this (Dynamics marks none either): nothing is set."""
+
+    def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
+                known: Known | None = None) -> Iterator[SourceBatch]:
         state = None if cursor is None else read_cursor(cursor)
         for step in iter_folder_changes(self.session, folder, state, batch_size):
             yield as_batch(step)
