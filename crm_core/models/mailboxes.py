@@ -19,8 +19,11 @@ from crm_core.db.types import JsonDoc
 from crm_core.models.queues import Queue
 from crm_core.models.security import User
 
-INCOMING_PROTOCOLS = ("imap", "ews", "graph")  # ews and graph: reserved for the Exchange connectors
-SUPPORTED_INCOMING = ("imap",)
+INCOMING_PROTOCOLS = ("imap", "ews", "graph")
+OUTGOING_PROTOCOLS = ("smtp", "ews", "graph")  # an Exchange profile sends through its own API
+EXCHANGE_AUTH = {"graph": ("application", "delegated"), "ews": ("basic", "ntlm", "oauth")}
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+ENTRA_URL = "https://login.microsoftonline.com"
 SECURITIES = ("tls", "starttls", "plain")
 INCOMING_FILTERS = ("all", "known_records", "crm_replies")
 KEEP_CONTENT = ("metadata", "subject", "everything")
@@ -35,12 +38,15 @@ def _among(column: str, values: tuple[str, ...]) -> str:
 
 
 class EmailServerProfile(RecordMixin, StateMixin, Base):
-    """How to reach a mail server: incoming (IMAP now) and outgoing (SMTP submission), and an optional
-    profile-wide credential for mailboxes that carry none (a service account). Active 0 / Inactive 1."""
+    """How to reach a mail server: incoming (IMAP, Exchange through EWS or Microsoft Graph) and outgoing (SMTP
+    submission, or the Exchange profile's own API), and an optional profile-wide credential for mailboxes that
+    carry none (a service account; for Exchange, an app registration's secret or certificate). Active 0 /
+    Inactive 1."""
 
     __tablename__ = "email_server_profiles"
     __audited__ = True
-    __audit_redacted__: ClassVar[frozenset[str]] = frozenset({"password_secret"})
+    __audit_redacted__: ClassVar[frozenset[str]] = frozenset(
+        {"password_secret", "client_secret_secret", "client_certificate_secret"})
 
     name: Mapped[str] = mapped_column(String(160), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
@@ -56,11 +62,21 @@ class EmailServerProfile(RecordMixin, StateMixin, Base):
     max_concurrent_connections: Mapped[int] = mapped_column(SmallInteger, default=4)
     username: Mapped[str | None] = mapped_column(String(320))
     password_secret: Mapped[str | None] = mapped_column(Text)
+    # Exchange (ews, graph): where, and how to authenticate (see EXCHANGE_AUTH).
+    service_url: Mapped[str | None] = mapped_column(String(500))  # EWS URL (null: autodiscover); Graph's base
+    auth_type: Mapped[str | None] = mapped_column(String(12))
+    authority_url: Mapped[str | None] = mapped_column(String(500))  # null: Entra ID's public cloud
+    tenant_id: Mapped[str | None] = mapped_column(String(100))
+    client_id: Mapped[str | None] = mapped_column(String(100))
+    client_secret_secret: Mapped[str | None] = mapped_column(Text)
+    client_certificate_secret: Mapped[str | None] = mapped_column(Text)  # PEM private key and certificate
+    client_certificate_thumbprint: Mapped[str | None] = mapped_column(String(64))
+    mark_category: Mapped[str | None] = mapped_column(String(255))  # tracked items' category; null: none
 
     __table_args__ = (
         CheckConstraint(_among("incoming_protocol", INCOMING_PROTOCOLS), name="incoming_protocol"),
         CheckConstraint(_among("incoming_security", SECURITIES), name="incoming_security"),
-        CheckConstraint("outgoing_protocol = 'smtp'", name="outgoing_protocol"),
+        CheckConstraint(_among("outgoing_protocol", OUTGOING_PROTOCOLS), name="outgoing_protocol"),
         CheckConstraint(_among("outgoing_security", SECURITIES), name="outgoing_security"),
         CheckConstraint("max_concurrent_connections BETWEEN 1 AND 100", name="max_connections"),
         CheckConstraint("incoming_port IS NULL OR incoming_port BETWEEN 1 AND 65535", name="incoming_port"),
@@ -70,6 +86,23 @@ class EmailServerProfile(RecordMixin, StateMixin, Base):
     @property
     def has_password(self) -> bool:
         return self.password_secret is not None
+
+    @property
+    def has_client_secret(self) -> bool:
+        return self.client_secret_secret is not None
+
+    @property
+    def has_client_certificate(self) -> bool:
+        return self.client_certificate_secret is not None
+
+    @property
+    def is_exchange(self) -> bool:
+        return self.incoming_protocol in EXCHANGE_AUTH
+
+    @property
+    def uses_app_credential(self) -> bool:
+        """Whether mailboxes authenticate with the profile's app registration (Graph application, EWS OAuth)."""
+        return self.auth_type in ("application", "oauth")
 
 
 @dataclass(frozen=True)
@@ -114,6 +147,11 @@ class Mailbox(RecordMixin, Base):
     last_test_outcome: Mapped[str | None] = mapped_column(String(10))
     last_test_reason: Mapped[str | None] = mapped_column(String(32))
     last_test_message: Mapped[str | None] = mapped_column(Text)
+    # Set by a sync the server refused for good (consent revoked, password changed): the mailbox stops and
+    # says why until its credentials change or a connection test passes.
+    sync_stopped_on: Mapped[datetime | None]
+    sync_stopped_reason: Mapped[str | None] = mapped_column(String(32))
+    sync_stopped_message: Mapped[str | None] = mapped_column(Text)
 
     server_profile: Mapped[EmailServerProfile] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
@@ -149,6 +187,29 @@ class Mailbox(RecordMixin, Base):
         return self.oauth_refresh_token_secret is not None
 
     @property
+    def stopped_because(self) -> str:
+        when = f"{self.sync_stopped_on:%Y-%m-%d %H:%M} UTC" if self.sync_stopped_on else "?"
+        return f"stopped since {when}: {self.sync_stopped_message}"
+
+    @property
+    def has_credentials(self) -> bool:
+        profile = self.server_profile
+        if profile.uses_app_credential:
+            return profile.client_secret_secret is not None or profile.client_certificate_secret is not None
+        if profile.auth_type == "delegated":
+            return self.oauth_refresh_token_secret is not None
+        return self.password_secret is not None or profile.password_secret is not None
+
+    @property
+    def missing_credentials(self) -> str:
+        profile = self.server_profile
+        if profile.uses_app_credential:
+            return f"the email server profile {profile.name!r} has neither a client secret nor a certificate"
+        if profile.auth_type == "delegated":
+            return "the mailbox's user has not consented yet (no refresh token)"
+        return "no password: neither the mailbox nor its email server profile has one"
+
+    @property
     def login_name(self) -> str:
         """The user name the server is given: the mailbox's, the profile's, else the email address."""
         return self.username or self.server_profile.username or self.email_address
@@ -165,8 +226,8 @@ class Mailbox(RecordMixin, Base):
             (profile.statecode != 0, f"the email server profile {profile.name!r} is inactive"),
             (direction == "outgoing" and not profile.outgoing_host,
              f"the email server profile {profile.name!r} has no outgoing server"),
-            (self.password_secret is None and profile.password_secret is None,
-             "no password: neither the mailbox nor its email server profile has one"),
+            (self.sync_stopped_on is not None, self.stopped_because),
+            (not self.has_credentials, self.missing_credentials),
             (self.user is not None and self.user.is_disabled, "the mailbox's user is disabled"),
             (self.queue is not None and self.queue.statecode != 0, "the mailbox's queue is inactive"),
         ]

@@ -10,13 +10,15 @@ import ipaddress
 import re
 import uuid
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.errors import Conflict, NotFound, ValidationFailed
 from crm_core.models import EmailServerProfile
-from crm_core.models.mailboxes import INCOMING_PROTOCOLS, SECURITIES, SUPPORTED_INCOMING
+from crm_core.models.mailboxes import EXCHANGE_AUTH, GRAPH_URL, INCOMING_PROTOCOLS, SECURITIES
+from crm_core.security.certificates import certificate_thumbprint
 from crm_core.security.privileges import Privilege
 from crm_core.security.secrets import keyring_of, reveal
 from crm_core.services.records import OwnerRef, RecordService
@@ -49,8 +51,32 @@ def check_server(host_field: str, host: str | None, security_field: str, securit
     return host
 
 
+def profile_secret_context(profile_id: object, what: str) -> str:
+    """The sealing context of a profile's secret: "password", "client_secret" or "client_certificate"."""
+    return f"email_server_profile:{profile_id}:{what}"
+
+
 def profile_password_context(profile_id: object) -> str:
-    return f"email_server_profile:{profile_id}:password"
+    return profile_secret_context(profile_id, "password")
+
+
+_SECRETS = ("password", "client_secret", "client_certificate")
+_TENANT = re.compile(r"^[A-Za-z0-9.-]{1,100}$")  # a GUID or a domain (contoso.onmicrosoft.com)
+_THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+
+
+def check_url(field: str, url: str | None) -> str | None:
+    """An https URL (http only to a loopback host), stripped of a trailing slash; 422 naming the field."""
+    if url is None:
+        return None
+    url = url.strip().rstrip("/")
+    parsed = urlsplit(url)
+    host = parsed.hostname or ""
+    if parsed.scheme not in ("https", "http") or not host or not _HOST.match(host) or len(url) > 500:
+        raise ValidationFailed.field(field, "an https URL, such as https://mail.contoso.com/EWS/Exchange.asmx")
+    if parsed.scheme == "http" and not is_loopback(host):
+        raise ValidationFailed.field(field, "https: credentials must not cross a network in clear")
+    return url
 
 
 class EmailServerProfileService(RecordService[EmailServerProfile]):
@@ -71,14 +97,16 @@ class EmailServerProfileService(RecordService[EmailServerProfile]):
 
     def apply(self, record: EmailServerProfile, values: dict[str, Any], creating: bool) -> None:
         values = dict(values)
-        given = "password" in values
-        password = reveal(values.pop("password", None))
+        secrets = {k: reveal(values.pop(k)) for k in _SECRETS if k in values}
         super().apply(record, values, creating)
-        if given:
-            if password is not None and not password:
-                raise ValidationFailed.field("password", "an empty password; send null to remove it")
-            record.password_secret = None if password is None else keyring_of(self.session).seal(
-                password, profile_password_context(record.id))
+        keyring = keyring_of(self.session)
+        for what, value in secrets.items():
+            if value is not None and not value:
+                raise ValidationFailed.field(what, f"an empty {what.replace('_', ' ')}; send null to remove it")
+            if what == "client_certificate" and value is not None:
+                record.client_certificate_thumbprint = certificate_thumbprint(value)
+            sealed = None if value is None else keyring.seal(value, profile_secret_context(record.id, what))
+            setattr(record, f"{what}_secret", sealed)
 
     def validate(self, record: EmailServerProfile, values: dict[str, Any], creating: bool) -> None:
         for key in ("incoming_protocol", "incoming_host", "incoming_security", "outgoing_protocol",
@@ -94,18 +122,11 @@ class EmailServerProfileService(RecordService[EmailServerProfile]):
             raise Conflict(f"an email server profile named {record.name!r} exists already", field="name")
         self._defaults(record)
         if record.incoming_protocol not in INCOMING_PROTOCOLS:
-            raise ValidationFailed.field("incoming_protocol", f"one of {', '.join(SUPPORTED_INCOMING)}")
-        if record.incoming_protocol not in SUPPORTED_INCOMING:
-            raise ValidationFailed.field("incoming_protocol", f"{record.incoming_protocol} is reserved for the "
-                                         "Exchange connectors, which are not available yet; use imap")
-        if record.outgoing_protocol != "smtp":
-            raise ValidationFailed.field("outgoing_protocol", "smtp (submission) is the only outgoing protocol")
-        if not record.incoming_host:
-            raise ValidationFailed.field("incoming_host", "the incoming (IMAP) server's host name")
-        record.incoming_host = check_server("incoming_host", record.incoming_host, "incoming_security",
-                                            record.incoming_security) or ""
-        record.outgoing_host = check_server("outgoing_host", record.outgoing_host or None, "outgoing_security",
-                                            record.outgoing_security)
+            raise ValidationFailed.field("incoming_protocol", f"one of {', '.join(INCOMING_PROTOCOLS)}")
+        if record.incoming_protocol in EXCHANGE_AUTH:
+            self._validate_exchange(record, values)
+        else:
+            self._validate_imap(record)
         for key in ("incoming_port", "outgoing_port"):
             port = getattr(record, key)
             if port is not None and not 1 <= port <= 65535:
@@ -113,6 +134,53 @@ class EmailServerProfileService(RecordService[EmailServerProfile]):
         if not 1 <= record.max_concurrent_connections <= 100:
             raise ValidationFailed.field("max_concurrent_connections", "between 1 and 100")
         record.username = (record.username or "").strip() or None
+
+    def _validate_imap(self, record: EmailServerProfile) -> None:
+        if record.outgoing_protocol != "smtp":
+            raise ValidationFailed.field("outgoing_protocol", "smtp (submission): an IMAP profile sends by SMTP")
+        for key in ("service_url", "auth_type", "tenant_id", "client_id", "client_secret_secret",
+                    "client_certificate_secret"):
+            if getattr(record, key) is not None:
+                raise ValidationFailed.field(key.removesuffix("_secret"), "only for an Exchange (ews or graph) "
+                                             "profile")
+        if not record.incoming_host:
+            raise ValidationFailed.field("incoming_host", "the incoming (IMAP) server's host name")
+        record.incoming_host = check_server("incoming_host", record.incoming_host, "incoming_security",
+                                            record.incoming_security) or ""
+        record.outgoing_host = check_server("outgoing_host", record.outgoing_host or None, "outgoing_security",
+                                            record.outgoing_security)
+
+    def _validate_exchange(self, record: EmailServerProfile, values: dict[str, Any]) -> None:
+        """Graph or EWS: the URL and the authentication complete; the host columns follow the URL (so that
+        lists and "can this profile send" read alike for every kind)."""
+        protocol = record.incoming_protocol
+        allowed = EXCHANGE_AUTH[protocol]
+        if record.auth_type not in allowed:
+            raise ValidationFailed.field("auth_type", f"for {protocol}: one of {', '.join(allowed)}")
+        if protocol == "graph" and not record.service_url:
+            record.service_url = GRAPH_URL
+        record.service_url = check_url("service_url", record.service_url)
+        record.authority_url = check_url("authority_url", record.authority_url)
+        if protocol == "ews" and record.service_url is None and record.auth_type == "oauth":
+            raise ValidationFailed.field("service_url", "EWS with OAuth needs the EWS URL (autodiscover is for "
+                                         "basic and NTLM)")
+        if record.auth_type in ("application", "delegated", "oauth"):
+            for key in ("tenant_id", "client_id"):
+                value = (getattr(record, key) or "").strip()
+                if not value or not _TENANT.match(value):
+                    raise ValidationFailed.field(key, "the Entra ID tenant (a GUID or domain) and the app's client id")
+                setattr(record, key, value)
+        thumbprint = record.client_certificate_thumbprint
+        if thumbprint is not None and not _THUMBPRINT.match(thumbprint):
+            raise ValidationFailed.field("client_certificate", "a certificate whose SHA-1 thumbprint can be read")
+        if "outgoing_protocol" in values and values["outgoing_protocol"] not in ("smtp", protocol):
+            raise ValidationFailed.field("outgoing_protocol", f"{protocol}: it sends through its own API")
+        record.outgoing_protocol = protocol
+        host = urlsplit(record.service_url).hostname if record.service_url else "autodiscover"
+        record.incoming_host = record.outgoing_host = host or ""
+        record.incoming_security = record.outgoing_security = "tls"
+        if record.mark_category is not None:
+            record.mark_category = record.mark_category.strip() or None
 
     @staticmethod
     def _defaults(record: EmailServerProfile) -> None:

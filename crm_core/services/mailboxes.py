@@ -24,6 +24,7 @@ from crm_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm_core.models import EmailServerProfile, Mailbox, Queue, User
 from crm_core.models.mailboxes import (
     DEFAULT_FOLDERS,
+    ENTRA_URL,
     INCOMING_FILTERS,
     KEEP_CONTENT,
     TEST_OUTCOMES,
@@ -31,7 +32,7 @@ from crm_core.models.mailboxes import (
 )
 from crm_core.security.privileges import Depth, Privilege
 from crm_core.security.secrets import Keyring, keyring_of, reveal
-from crm_core.services.email_server_profiles import profile_password_context
+from crm_core.services.email_server_profiles import profile_password_context, profile_secret_context
 from crm_core.services.records import OwnerRef, RecordService
 
 MAX_FOLDERS, MAX_FOLDER_LENGTH = 20, 200
@@ -59,6 +60,25 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class ExchangeEndpoint:
+    """How to reach Exchange, for a mailbox of an "ews" or "graph" profile, with its secrets in clear (never in
+    repr). Graph: `auth_type` "application" (client credentials: a secret or a certificate) or "delegated" (the
+    user's consent, kept as a refresh token). EWS: "basic" or "ntlm" (the incoming endpoint's username and
+    password) or "oauth" (client credentials, as Graph's application mode)."""
+
+    auth_type: str
+    service_url: str | None  # EWS: its URL (None: autodiscover); Graph: its base, https://graph.microsoft.com/v1.0
+    authority_url: str = "https://login.microsoftonline.com"  # Entra ID, a national cloud's, or a test server
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    client_certificate: str | None = field(default=None, repr=False)  # PEM: private key and certificate
+    client_certificate_thumbprint: str | None = None  # SHA-1, hex, as Entra ID shows it
+    refresh_token: str | None = field(default=None, repr=False)  # delegated: the user's consent
+    mark_category: str | None = "Tracked to CRM"  # shown on tracked items in Outlook; None: no marking
+
+
+@dataclass(frozen=True)
 class MailboxConnection:
     """Everything a connector needs for one mailbox, as plain values (mailbridge builds its settings from it)."""
 
@@ -68,6 +88,7 @@ class MailboxConnection:
     incoming: Endpoint
     outgoing: Endpoint | None  # None: outgoing mail is off for this mailbox
     folders: tuple[str, ...]
+    exchange: ExchangeEndpoint | None = None  # an "ews" or "graph" mailbox's way in
 
 
 @dataclass(frozen=True)
@@ -96,11 +117,44 @@ def connection_of(session: Session, mailbox: Mailbox) -> MailboxConnection:
     incoming = Endpoint(profile.incoming_host, profile.incoming_port, profile.incoming_security, username, password)
     outgoing = None
     if mailbox.outgoing_enabled and profile.outgoing_host:
-        same = profile.use_same_credentials_for_outgoing
+        same = profile.use_same_credentials_for_outgoing or profile.is_exchange
         outgoing = Endpoint(profile.outgoing_host, profile.outgoing_port, profile.outgoing_security,
                             username if same else None, password if same else None)
+    exchange = _exchange_endpoint(keyring, profile, mailbox) if profile.is_exchange else None
     return MailboxConnection(mailbox.id, mailbox.email_address, profile.incoming_protocol, incoming, outgoing,
-                             tuple(mailbox.folders))
+                             tuple(mailbox.folders), exchange)
+
+
+def _exchange_endpoint(keyring: Keyring, profile: EmailServerProfile, mailbox: Mailbox) -> ExchangeEndpoint:
+    def profile_secret(what: str) -> str | None:
+        sealed = getattr(profile, f"{what}_secret")
+        return None if sealed is None else keyring.open(sealed, profile_secret_context(profile.id, what))
+
+    refresh = mailbox.oauth_refresh_token_secret
+    return ExchangeEndpoint(
+        auth_type=profile.auth_type or "", service_url=profile.service_url,
+        authority_url=profile.authority_url or ENTRA_URL, tenant_id=profile.tenant_id, client_id=profile.client_id,
+        client_secret=profile_secret("client_secret"), client_certificate=profile_secret("client_certificate"),
+        client_certificate_thumbprint=profile.client_certificate_thumbprint,
+        refresh_token=None if refresh is None else keyring.open(refresh, secret_context(mailbox.id,
+                                                                                         "oauth_refresh_token")),
+        mark_category=profile.mark_category)
+
+
+def stop_sync(session: Session, mailbox_id: uuid.UUID, reason: str, message: str) -> None:
+    """Stops a mailbox the server refused for good (consent revoked, password changed), saying why; the admin
+    sees it on the mailbox and the sync skips it until new credentials or a passing connection test. The
+    caller commits."""
+    mailbox = session.get(Mailbox, mailbox_id)
+    if mailbox is not None and mailbox.sync_stopped_on is None:
+        mailbox.sync_stopped_on = utcnow()
+        mailbox.sync_stopped_reason = reason[:32]
+        mailbox.sync_stopped_message = message[:2000]
+        session.flush()
+
+
+def _resume_sync(mailbox: Mailbox) -> None:
+    mailbox.sync_stopped_on = mailbox.sync_stopped_reason = mailbox.sync_stopped_message = None
 
 
 def find_mailbox(session: Session, name: str) -> Mailbox:
@@ -117,11 +171,12 @@ def rekey(session: Session, keyring: Keyring) -> int:
     """Re-seals every stored secret under the current key (after a secret key change); returns how many
     changed. The caller commits; the audit trail records "***" -> "***"."""
     changed = 0
-    for profile in session.scalars(select(EmailServerProfile).where(EmailServerProfile.password_secret.is_not(None))):
-        assert profile.password_secret is not None
-        if not keyring.is_current(profile.password_secret):
-            profile.password_secret = keyring.rotate(profile.password_secret, profile_password_context(profile.id))
-            changed += 1
+    for profile in session.scalars(select(EmailServerProfile)):
+        for what in ("password", "client_secret", "client_certificate"):
+            token = getattr(profile, f"{what}_secret")
+            if token is not None and not keyring.is_current(token):
+                setattr(profile, f"{what}_secret", keyring.rotate(token, profile_secret_context(profile.id, what)))
+                changed += 1
     for mailbox in session.scalars(select(Mailbox)):
         for column, what in (("password_secret", "password"), ("oauth_refresh_token_secret", "oauth_refresh_token")):
             token = getattr(mailbox, column)
@@ -191,6 +246,8 @@ class MailboxService(RecordService[Mailbox]):
         record.last_test_outcome = TEST_OUTCOMES[0] if outcome.ok else TEST_OUTCOMES[1]
         record.last_test_reason = None if outcome.ok else (outcome.reason or "unknown")[:32]
         record.last_test_message = outcome.message[:2000]
+        if outcome.ok:
+            _resume_sync(record)
         self.session.flush()
         self.uow.commit()
         return record
@@ -217,6 +274,8 @@ class MailboxService(RecordService[Mailbox]):
                 raise ValidationFailed.field(what, f"an empty {what.replace('_', ' ')}; send null to remove it")
             sealed = None if value is None else keyring.seal(value, secret_context(record.id, what))
             setattr(record, f"{what}_secret", sealed)
+        if secrets or "server_profile_id" in values:
+            _resume_sync(record)  # new credentials: worth trying again
 
     def _set_regarding(self, record: Mailbox, kind: str | None, regarding_id: uuid.UUID | None) -> None:
         if kind not in ("user", "queue") or regarding_id is None:

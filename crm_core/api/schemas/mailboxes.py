@@ -17,7 +17,11 @@ KeepContent = Literal["metadata", "subject", "everything"]
 UnknownSenders = Literal["keep_address", "create_contact", "create_lead"]
 
 _SECURITY = "tls (implicit TLS: IMAPS 993, SMTPS 465), starttls (143, 587) or plain (loopback hosts only)"
-_PROTOCOL = "imap; ews and graph are reserved for the Exchange connectors and refused until they exist"
+_PROTOCOL = ("imap (with SMTP submission); graph (Exchange Online through Microsoft Graph); ews (Exchange Server "
+             "through EWS). An Exchange profile sends through its own API.")
+_AUTH = ("Exchange only. graph: application (the app's secret or certificate, for many mailboxes) or delegated "
+         "(each user's consent); ews: basic, ntlm (the mailbox's or profile's username and password) or oauth.")
+AuthType = Literal["application", "delegated", "basic", "ntlm", "oauth"]
 _WRITE_ONLY = "Write-only: stored encrypted, never returned (see has_password); null removes it."
 _PORT = "null: the usual port for the security"
 
@@ -36,14 +40,29 @@ class _ProfileFields(Strict):
     username: str | None = Field(default=None, max_length=320,
                                  description="A profile-wide login for mailboxes without their own.")
     password: SecretStr | None = _secret(_WRITE_ONLY)
+    service_url: str | None = Field(default=None, max_length=500, description=(
+        "Exchange only: the EWS URL (https://mail.contoso.com/EWS/Exchange.asmx; null: autodiscover), or Graph's "
+        "base URL (default https://graph.microsoft.com/v1.0)."))
+    auth_type: AuthType | None = Field(default=None, description=_AUTH)
+    authority_url: str | None = Field(default=None, max_length=500,
+                                      description="Entra ID's login URL; null: https://login.microsoftonline.com.")
+    tenant_id: str | None = Field(default=None, max_length=100, description="The Entra ID tenant (GUID or domain).")
+    client_id: str | None = Field(default=None, max_length=100, description="The app registration's client id.")
+    client_secret: SecretStr | None = _secret(_WRITE_ONLY)
+    client_certificate: SecretStr | None = Field(default=None, min_length=1, max_length=20000, description=(
+        "PEM text: the app's RSA private key and its certificate. " + _WRITE_ONLY))
+    mark_category: str | None = Field(default=None, max_length=255, description=(
+        "Exchange only: the category tracked items get in Outlook (as Dynamics' \"Tracked to Dynamics 365\"); "
+        "null: none."))
 
 
 class EmailServerProfileCreate(_ProfileFields):
     name: str = Field(min_length=1, max_length=160)
     incoming_protocol: IncomingProtocol = Field(default="imap", description=_PROTOCOL)
-    incoming_host: str = Field(min_length=1, max_length=255, examples=["imap.example.com"])
+    incoming_host: str | None = Field(default=None, min_length=1, max_length=255, examples=["imap.example.com"],
+                                      description="IMAP's host; an Exchange profile's follows its URL.")
     incoming_security: Security = Field(default="tls", description=_SECURITY)
-    outgoing_protocol: Literal["smtp"] = "smtp"
+    outgoing_protocol: Literal["smtp", "ews", "graph"] = "smtp"
     outgoing_security: Security = Field(default="starttls", description=_SECURITY)
     use_same_credentials_for_outgoing: bool = Field(
         default=True, description="true: log in to SMTP as to IMAP; false: send without authentication (a relay).")
@@ -55,7 +74,7 @@ class EmailServerProfileUpdate(_ProfileFields):
     incoming_protocol: IncomingProtocol | None = Field(default=None, description=_PROTOCOL)
     incoming_host: str | None = Field(default=None, min_length=1, max_length=255)
     incoming_security: Security | None = None
-    outgoing_protocol: Literal["smtp"] | None = None
+    outgoing_protocol: Literal["smtp", "ews", "graph"] | None = None
     outgoing_security: Security | None = None
     use_same_credentials_for_outgoing: bool | None = None
     max_concurrent_connections: int | None = Field(default=None, ge=1, le=100)
@@ -76,6 +95,15 @@ class EmailServerProfileOut(RecordOut):
     max_concurrent_connections: int
     username: str | None
     has_password: bool
+    service_url: str | None
+    auth_type: str | None
+    authority_url: str | None
+    tenant_id: str | None
+    client_id: str | None
+    has_client_secret: bool
+    has_client_certificate: bool
+    client_certificate_thumbprint: str | None
+    mark_category: str | None
     statecode: int
     statuscode: int
     state: str = ""
@@ -86,7 +114,8 @@ class EmailServerProfileOut(RecordOut):
 _FILTER = ("Which incoming mail is tracked: all; known_records (from or to contacts, leads and accounts the CRM "
            "knows); crm_replies (only replies to mail sent from the CRM). Default: all for a queue, known_records "
            "for a user.")
-_FOLDERS = 'IMAP folders to track; "Sent" means the server\'s sent folder (special-use \\Sent), whatever its name.'
+_FOLDERS = ('Folders to track; "INBOX" is the inbox and "Sent" the server\'s sent folder (IMAP special-use \\Sent, '
+            'Exchange Sent Items), whatever their names; others by name, "Parent/Child" for a subfolder.')
 _KEEP = "What is kept of a tracked mail: metadata (parties, date), subject too, or everything (bodies, attachments)."
 _UNKNOWN = "A sender the CRM does not know: keep_address (a bare address), create_contact or create_lead."
 
@@ -106,7 +135,9 @@ class _MailboxOptions(Strict):
     username: str | None = Field(default=None, max_length=320, description="Login; default the profile's "
                                  "username, else the email address.")
     password: SecretStr | None = _secret(f"{_WRITE_ONLY} Without one, the profile's credential is used.")
-    oauth_refresh_token: SecretStr | None = _secret("Reserved for Microsoft Graph. " + _WRITE_ONLY)
+    oauth_refresh_token: SecretStr | None = _secret(
+        "Microsoft Graph, delegated: the user's consent as a refresh token (the consent flow stores it). "
+        + _WRITE_ONLY)
 
 
 class MailboxCreate(_MailboxOptions):
@@ -154,6 +185,11 @@ class MailboxOut(RecordOut):
     may_sync: bool = Field(description="Whether the sync may read this mailbox now.")
     sync_blocked_reason: str | None = Field(description="Why it may not, in words.")
     last_test: ConnectionTestOut | None = Field(description="The last connection test (POST .../test).")
+    sync_stopped_on: datetime | None = Field(description="Set when the server refused the sync for good (consent "
+                                             "revoked, password changed); cleared by new credentials or a passing "
+                                             "connection test.")
+    sync_stopped_reason: str | None
+    sync_stopped_message: str | None
 
 
 def mailbox_out(record: Any) -> MailboxOut:
