@@ -1,21 +1,30 @@
-""""Test connection" for a whole mailbox: log in to IMAP and find every configured folder, then (when the
-mailbox sends) connect and log in to SMTP submission. The outcome is one reason code and a message in
-words; a password never appears in either (the connectors' errors leave it out, and so do we)."""
+""""Test connection" for a whole mailbox: for IMAP, log in and find every configured folder, then (when the
+mailbox sends) connect and log in to SMTP submission; for Exchange, the protocol's own check (Graph: a token,
+the mailbox and its folders). The outcome is one reason code and a message in words; a password never appears
+in either (the connectors' errors leave it out, and so do we)."""
 
 import ssl
 
 from crm_core.errors import CrmError
 from crm_core.services.mailboxes import Endpoint, MailboxConnection, TestOutcome
 from mailbridge.errors import FolderMissing, MailError
+from mailbridge.sources.graph.check import check_graph
 from mailbridge.sources.imap import ImapSession, ImapSettings
 from mailbridge.transports.smtp import SmtpSettings, SmtpTransport
 
 DEFAULT_TIMEOUT = 20.0
+CHECKS = {"graph": check_graph}  # a protocol with a check of its own (IMAP's, with SMTP, is below)
 
 
 def check_connection(connection: MailboxConnection, *, timeout: float = DEFAULT_TIMEOUT,
                      ssl_context: ssl.SSLContext | None = None) -> TestOutcome:
     """Never raises for a mail or configuration problem: the outcome says what happened."""
+    exchange = CHECKS.get(connection.protocol)
+    if exchange is not None:
+        try:
+            return exchange(connection, timeout=timeout, ssl_context=ssl_context)
+        except CrmError as exc:
+            return TestOutcome(False, "configuration", exc.detail)
     if connection.protocol != "imap":
         return TestOutcome(False, "unsupported", f"{connection.protocol} is not available yet")
     if connection.incoming.password is None:

@@ -31,14 +31,14 @@ from crm_core.security.secrets import SecretUnavailable
 from crm_core.services import case_slas
 from crm_core.services.autonumber import next_sequence
 from crm_core.services.email_sending import FAILED, PENDING_SEND, SENDING, SENT, sending_mailbox
-from crm_core.services.mailboxes import Endpoint, connection_of
+from crm_core.services.mailboxes import MailboxConnection, connection_of
 from crm_core.settings import Settings
 from mailbridge.errors import MailError, RecipientsRefused, TemporaryFailure
 from mailbridge.message import TrackingTokens
 from mailbridge.message.identifiers import normalise_message_id
 from mailbridge.outgoing.compose import compose
 from mailbridge.transports.base import MailTransport, SentMessage
-from mailbridge.transports.smtp import SmtpSettings, SmtpTransport
+from mailbridge.transports.registry import transport_for
 
 log = logging.getLogger(__name__)
 TOKEN_COUNTER = "MAILTOKEN"  # noqa: S105 (a counter name): the autonumber counter tracking tokens come from
@@ -67,13 +67,12 @@ class SendSummary:
     by_mailbox: Counter[str] = field(default_factory=Counter)
 
 
-def smtp_transport(endpoint: Endpoint, options: OutgoingOptions) -> MailTransport:
-    return SmtpTransport(SmtpSettings(host=endpoint.host, port=endpoint.port, security=endpoint.security,  # type: ignore[arg-type]
-                                      username=endpoint.username, password=endpoint.password,
-                                      timeout=options.timeout, ssl_context=options.ssl_context))
+def mailbox_transport(connection: MailboxConnection, options: OutgoingOptions) -> MailTransport:
+    """The transport the mailbox's protocol calls for (SMTP, Graph, EWS): mailbridge.transports.registry."""
+    return transport_for(connection, timeout=options.timeout, ssl_context=options.ssl_context)
 
 
-TransportFactory = Callable[[Endpoint, OutgoingOptions], MailTransport]
+TransportFactory = Callable[[MailboxConnection, OutgoingOptions], MailTransport]
 
 
 @dataclass(frozen=True)
@@ -83,24 +82,25 @@ class _Ready:
     sender: str
     message: EmailMessage
     recipients: list[str]
-    endpoint: Endpoint | None
+    connection: MailboxConnection | None
     problem: str | None = None
 
 
 def send_pending(factory: sessionmaker[Session], options: OutgoingOptions | None = None,
                  transport_for: TransportFactory | None = None, now: datetime | None = None) -> SendSummary:
-    """One run of the sender. `transport_for(endpoint, options)` makes the transport (SMTP by default)."""
+    """One run of the sender. `transport_for(connection, options)` makes the transport (by default the one the
+    mailbox's protocol calls for)."""
     options = options or OutgoingOptions()
-    transport_for = transport_for or smtp_transport
+    transport_for = transport_for or mailbox_transport
     summary = SendSummary()
     for email_id in _claim(factory, options, now or utcnow(), summary):
         ready = _prepare(factory, email_id, options)
-        if ready.problem is not None or ready.endpoint is None:
+        if ready.problem is not None or ready.connection is None or ready.connection.outgoing is None:
             _record_failure(factory, email_id, ready.problem or "the mailbox has no outgoing server", False,
                             options, summary)
             continue
         try:
-            sent = transport_for(ready.endpoint, options).send(
+            sent = transport_for(ready.connection, options).send(
                 ready.message, sender=ready.sender, recipients=ready.recipients)
         except TemporaryFailure as exc:
             _record_failure(factory, email_id, exc.detail, True, options, summary)
@@ -167,10 +167,10 @@ def _prepare(factory: sessionmaker[Session], email_id: uuid.UUID, options: Outgo
         number = options.tokens.parse(email.tracking_token or "")
         message, recipients = compose(session, email, mailbox, options.tokens, number or 0)
         try:
-            endpoint = connection_of(session, mailbox).outgoing
+            connection = connection_of(session, mailbox)
         except SecretUnavailable as exc:
             return _Ready(email_id, mailbox.name, mailbox.email_address, message, recipients, None, exc.detail)
-        return _Ready(email_id, mailbox.name, mailbox.email_address, message, recipients, endpoint)
+        return _Ready(email_id, mailbox.name, mailbox.email_address, message, recipients, connection)
 
 
 def _record_sent(factory: sessionmaker[Session], email_id: uuid.UUID, sent: SentMessage,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from crm_core.services.mailboxes import MailboxConnection
 from mailbridge.errors import MailError
 from mailbridge.sources.base import MailSource
+from mailbridge.sources.graph import GraphSettings, GraphSource
 from mailbridge.sources.imap.settings import ImapSettings
 from mailbridge.sources.imap.source import ImapSource
 
@@ -32,7 +33,12 @@ def _imap(connection: MailboxConnection, options: SourceOptions) -> MailSource:
                                                  fetch_batch_size=options.batch_size))
 
 
-SOURCES: dict[str, SourceFactory] = {"imap": _imap}
+def _graph(connection: MailboxConnection, options: SourceOptions) -> MailSource:
+    return GraphSource(GraphSettings.of_connection(connection, timeout=options.timeout,
+                                                   ssl_context=options.ssl_context, page_size=options.batch_size))
+
+
+SOURCES: dict[str, SourceFactory] = {"imap": _imap, "graph": _graph}
 
 
 def source_for(connection: MailboxConnection, options: SourceOptions | None = None) -> MailSource:

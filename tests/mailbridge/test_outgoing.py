@@ -2,6 +2,7 @@
 with our Message-ID and tracking token; the copy in Sent is recognised, not tracked twice; a reply with the
 token finds the case; failures say why; campaign emails go out throttled per mailbox."""
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from email import policy
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mailbridge.outgoing import OutgoingOptions, send_pending, smtp_transport
+from mailbridge.outgoing import OutgoingOptions, mailbox_transport, send_pending
 from mailbridge.transports.base import MemoryTransport
 from tests.api import created, problem
 from tests.mailbridge.conftest import Mailbox as DovecotAccount
@@ -143,9 +144,9 @@ def test_failures_are_recorded_with_the_reason_and_temporary_ones_retried(
     later = _draft(client, box.user, parties=[{"role": "to", "address": "jane@fabrikam.example"}])
     client.post(f"{API}/activities/{later['id']}/send", headers=box.user.headers)
 
-    def unreachable(endpoint: Any, options: OutgoingOptions) -> Any:
-        return smtp_transport(type(endpoint)("127.0.0.1", free_port(), "starttls", endpoint.username,
-                                             endpoint.password), options)
+    def unreachable(connection: Any, options: OutgoingOptions) -> Any:
+        away = dataclasses.replace(connection.outgoing, host="127.0.0.1", port=free_port(), security="starttls")
+        return mailbox_transport(dataclasses.replace(connection, outgoing=away), options)
 
     summary = send_pending(session_factory, _options(smtp), transport_for=unreachable)
     assert (summary.sent, summary.retry) == (0, 1)

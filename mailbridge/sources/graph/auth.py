@@ -1,0 +1,127 @@
+"""Access tokens for Graph through msal: client credentials (the app's secret, or a certificate whose key
+signs the assertion) for application access, or the user's refresh token for delegated access. msal keeps the
+tokens in its in-memory cache and hands back a cached one until shortly before it expires, so asking for a
+token before every request costs nothing. `refreshed()` drops the cached token after Graph refused it (401).
+
+Entra ID's refusals become our errors with a reason an admin can act on: "consent_revoked" (the user or the
+admin withdrew consent, or the refresh token expired: the mailbox stops until consent is given again),
+"auth" (a wrong secret or certificate, an unknown app), "temporary" (Entra ID itself is busy)."""
+
+import ssl
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import msal
+import requests
+from requests.adapters import HTTPAdapter
+
+from mailbridge.errors import AuthenticationFailed, ConnectionFailed, TemporaryFailure
+from mailbridge.sources.graph.settings import DELEGATED_SCOPES, GRAPH_SCOPE, GraphSettings
+
+# Entra ID error codes meaning "no consent any more": missing or revoked consent, an expired or revoked refresh
+# token, a user who must sign in again. Retrying will not help; an admin or the user must act.
+CONSENT_CODES = frozenset({65001, 65004, 50173, 700082, 70000, 70008, 50076, 50079, 50078, 500011})
+
+
+class _ContextAdapter(HTTPAdapter):
+    """requests verifying against a given SSL context (a private CA), as msal's http_client needs."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+
+def http_session(context: ssl.SSLContext | None) -> requests.Session:
+    session = requests.Session()
+    if context is not None:
+        session.mount("https://", _ContextAdapter(context))
+    return session
+
+
+class TokenProvider:
+    """One mailbox's tokens. `on_refresh_token` receives a rotated refresh token (delegated), to be stored."""
+
+    def __init__(self, settings: GraphSettings, on_refresh_token: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.on_refresh_token = on_refresh_token
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh = settings.refresh_token
+        credential: Any
+        if settings.client_certificate:
+            credential = {"private_key": settings.client_certificate,
+                          "thumbprint": settings.client_certificate_thumbprint or ""}
+        else:
+            credential = settings.client_secret
+        if not credential:
+            raise AuthenticationFailed("the app registration has neither a client secret nor a certificate",
+                                       reason="credentials")
+        self._http = http_session(settings.ssl_context)
+        try:
+            self._app = msal.ConfidentialClientApplication(
+                settings.client_id, client_credential=credential, authority=settings.authority,
+                http_client=self._http, instance_discovery=False, timeout=settings.timeout)
+        except ValueError as exc:  # msal checks the authority's discovery document on construction
+            raise AuthenticationFailed(f"Entra ID refused the authority {settings.authority}: {exc}",
+                                       reason="auth") from None
+        except requests.RequestException as exc:
+            raise ConnectionFailed(f"Entra ID at {settings.authority_url} could not be reached: {exc}") from None
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None:
+                self._token = self._acquire()
+            return self._token
+
+    def refreshed(self, stale: str) -> str:
+        """A new token after Graph refused `stale` (another thread may have renewed it already)."""
+        with self._lock:
+            if self._token == stale or self._token is None:
+                self._token = self._acquire(force=True)
+            return self._token
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _acquire(self, force: bool = False) -> str:
+        try:
+            if self.settings.auth_type == "delegated":
+                result = self._delegated()
+            else:
+                if force:  # the cached token was refused: drop it so msal asks Entra ID again
+                    for entry in self._app.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+                        self._app.token_cache.remove_at(entry)
+                result = self._app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+        except requests.RequestException as exc:
+            raise ConnectionFailed(f"Entra ID could not be reached: {exc}") from None
+        return self._token_of(result)
+
+    def _delegated(self) -> dict[str, Any]:
+        if not self._refresh:
+            raise AuthenticationFailed("the mailbox's user has not consented (no refresh token)",
+                                       reason="consent_revoked")
+        result: dict[str, Any] = self._app.acquire_token_by_refresh_token(self._refresh, list(DELEGATED_SCOPES))
+        rotated = result.get("refresh_token")
+        if rotated and rotated != self._refresh:
+            self._refresh = rotated
+            if self.on_refresh_token is not None:
+                self.on_refresh_token(rotated)
+        return result
+
+    def _token_of(self, result: dict[str, Any]) -> str:
+        if "access_token" in result:
+            return str(result["access_token"])
+        error = str(result.get("error", "unknown"))
+        codes = set(result.get("error_codes") or [])
+        description = str(result.get("error_description") or error).splitlines()[0]
+        if codes & CONSENT_CODES or (error == "invalid_grant" and self.settings.auth_type == "delegated"):
+            raise AuthenticationFailed(f"Entra ID: consent is missing or was revoked ({description})",
+                                       reason="consent_revoked")
+        if error in ("temporarily_unavailable", "server_error"):
+            raise TemporaryFailure(f"Entra ID is unavailable ({description})")
+        raise AuthenticationFailed(f"Entra ID refused the app's credentials ({description})", reason="auth")
