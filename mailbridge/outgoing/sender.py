@@ -183,6 +183,9 @@ def _record_sent(factory: sessionmaker[Session], email_id: uuid.UUID, sent: Sent
         now = utcnow()
         email.statecode, email.statuscode = COMPLETED, SENT
         email.sent_on = email.actual_end = email.occurred_on = now
+        if sent.message_id and sent.message_id != email.message_id:
+            # The server put its own (Exchange may): replies and the Sent copy carry that one.
+            email.message_id = sent.message_id
         refused = "; ".join(f"{address}: {why}" for address, why in sent.refused.items())
         email.send_error = f"some recipients were refused: {refused}" if refused else None
         automatic = session.scalar(select(CaseRuleDecision.id).where(CaseRuleDecision.acknowledgement_id == email.id))

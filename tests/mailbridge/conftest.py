@@ -13,6 +13,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from mailbridge.sources.imap import ImapSettings
+from tests.fakes.graph.fixtures import graph_certificate, graph_fake  # noqa: F401 - fixtures for the Graph tests
 from tests.mailbridge.dovecot import DovecotServer, find_dovecot, free_port
 from tests.mailbridge.tls import TestCertificate, make_certificate
 from tests.servers import missing
