@@ -153,6 +153,19 @@ def stop_sync(session: Session, mailbox_id: uuid.UUID, reason: str, message: str
         session.flush()
 
 
+def store_refresh_token(session: Session, mailbox_id: uuid.UUID, refresh_token: str) -> Mailbox:
+    """A user's consent (delegated Graph access), as the consent flow or a token rotation brings it: sealed on
+    the mailbox, and a mailbox stopped for a refused consent may sync again. The caller commits."""
+    mailbox = session.get(Mailbox, mailbox_id)
+    if mailbox is None:
+        raise NotFound(f"no mailbox with id {mailbox_id}")
+    mailbox.oauth_refresh_token_secret = keyring_of(session).seal(
+        refresh_token, secret_context(mailbox.id, "oauth_refresh_token"))
+    _resume_sync(mailbox)
+    session.flush()
+    return mailbox
+
+
 def _resume_sync(mailbox: Mailbox) -> None:
     mailbox.sync_stopped_on = mailbox.sync_stopped_reason = mailbox.sync_stopped_message = None
 

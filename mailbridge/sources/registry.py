@@ -23,6 +23,8 @@ class SourceOptions:
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = None
     batch_size: int = 100
+    # Where a source hands a credential the server renewed (Graph's rotated refresh token), to be stored.
+    on_refresh_token: Callable[[str], None] | None = None
 
 
 SourceFactory = Callable[[MailboxConnection, SourceOptions], MailSource]
@@ -35,7 +37,8 @@ def _imap(connection: MailboxConnection, options: SourceOptions) -> MailSource:
 
 def _graph(connection: MailboxConnection, options: SourceOptions) -> MailSource:
     return GraphSource(GraphSettings.of_connection(connection, timeout=options.timeout,
-                                                   ssl_context=options.ssl_context, page_size=options.batch_size))
+                                                   ssl_context=options.ssl_context, page_size=options.batch_size),
+                       on_refresh_token=options.on_refresh_token)
 
 
 SOURCES: dict[str, SourceFactory] = {"imap": _imap, "graph": _graph}

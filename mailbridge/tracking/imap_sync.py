@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.errors import Conflict
-from crm_core.services.mailboxes import connection_of, stop_sync
+from crm_core.services.mailboxes import connection_of, stop_sync, store_refresh_token
 from mailbridge.errors import AuthenticationFailed
 from mailbridge.sources.registry import SourceOptions, source_for
 from mailbridge.tracking.context import load_mailbox, mailbox_context
@@ -35,8 +35,13 @@ def sync_mailbox(session_factory: sessionmaker[Session], mailbox_id: uuid.UUID,
         if not permission:
             raise Conflict(f"the mailbox {mailbox.name!r} may not sync: {permission.reason}")
         ctx = mailbox_context(mailbox)
+        def keep(refresh_token: str) -> None:
+            with UnitOfWork(session_factory) as kept:
+                store_refresh_token(kept.session, mailbox_id, refresh_token)
+                kept.commit()
+
         source = source_for(connection_of(uow.session, mailbox),
-                            SourceOptions(options.timeout, options.ssl_context, options.batch_size))
+                            SourceOptions(options.timeout, options.ssl_context, options.batch_size, keep))
     try:
         with source:  # connected after the transaction above has ended
             return sync_folders(session_factory, ctx, source, options, progress)

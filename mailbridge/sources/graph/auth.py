@@ -9,6 +9,7 @@ admin withdrew consent, or the refresh token expired: the mailbox stops until co
 
 import ssl
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,7 @@ def http_session(context: ssl.SSLContext | None) -> requests.Session:
     session = requests.Session()
     if context is not None:
         session.mount("https://", _ContextAdapter(context))
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise override the context given
     return session
 
 
@@ -125,3 +127,56 @@ class TokenProvider:
         if error in ("temporarily_unavailable", "server_error"):
             raise TemporaryFailure(f"Entra ID is unavailable ({description})")
         raise AuthenticationFailed(f"Entra ID refused the app's credentials ({description})", reason="auth")
+
+
+# --- a user's consent (delegated access): the authorization code flow ------------------------------------------
+def _consent_app(settings: GraphSettings) -> tuple[msal.ConfidentialClientApplication, requests.Session]:
+    credential: Any = ({"private_key": settings.client_certificate,
+                        "thumbprint": settings.client_certificate_thumbprint or ""}
+                       if settings.client_certificate else settings.client_secret)
+    if not credential:
+        raise AuthenticationFailed("the app registration has neither a client secret nor a certificate",
+                                   reason="credentials")
+    http = http_session(settings.ssl_context)
+    try:
+        app = msal.ConfidentialClientApplication(settings.client_id, client_credential=credential,
+                                                 authority=settings.authority, http_client=http,
+                                                 instance_discovery=False, timeout=settings.timeout)
+    except requests.RequestException as exc:
+        raise ConnectionFailed(f"Entra ID at {settings.authority_url} could not be reached: {exc}") from None
+    return app, http
+
+
+def authorization_url(settings: GraphSettings, redirect_uri: str, state: str, login_hint: str | None = None) -> str:
+    """Where to send the user's browser to consent (Entra ID's authorize endpoint, with offline access so that
+    a refresh token comes back)."""
+    app, http = _consent_app(settings)
+    try:
+        with warnings.catch_warnings():
+            # msal prefers its auth-code "flow" dict, which must be kept server-side between the two requests;
+            # ours is a confidential client (the code is only redeemed with the app's secret or certificate)
+            # and the request is bound by our sealed, expiring state instead.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return str(app.get_authorization_request_url(list(DELEGATED_SCOPES), state=state,
+                                                         redirect_uri=redirect_uri, login_hint=login_hint))
+    finally:
+        http.close()
+
+
+def redeem_code(settings: GraphSettings, code: str, redirect_uri: str) -> str:
+    """The refresh token Entra ID gives for the authorization code the browser brought back."""
+    app, http = _consent_app(settings)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # see authorization_url
+            result = app.acquire_token_by_authorization_code(code, list(DELEGATED_SCOPES),
+                                                             redirect_uri=redirect_uri)
+    except requests.RequestException as exc:
+        raise ConnectionFailed(f"Entra ID could not be reached: {exc}") from None
+    finally:
+        http.close()
+    if "refresh_token" not in result:
+        description = str(result.get("error_description") or result.get("error") or "no refresh token")
+        raise AuthenticationFailed(f"Entra ID did not accept the consent ({description.splitlines()[0]})",
+                                   reason="consent_revoked")
+    return str(result["refresh_token"])

@@ -11,7 +11,7 @@ internetMessageId and conversationId are in it as Message-ID and Thread-Index.
 keeping their other categories; marking is best effort: a failure is logged, the sync goes on."""
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -27,6 +27,7 @@ from mailbridge.sources.base import (
     SourceMessage,
 )
 from mailbridge.sources.graph import folders as graph_folders
+from mailbridge.sources.graph.auth import TokenProvider
 from mailbridge.sources.graph.client import BatchRequest, GraphClient
 from mailbridge.sources.graph.delta import Change, DeltaCursor, Page, first_link, pages
 from mailbridge.sources.graph.folders import GraphFolder, user_path
@@ -49,9 +50,11 @@ def message_id_of(place: Place) -> str | None:
 class GraphSource:
     capabilities = Capabilities(flags=True, expunges=True, uidvalidity=False, folders=True)
 
-    def __init__(self, settings: GraphSettings, client: GraphClient | None = None) -> None:
+    def __init__(self, settings: GraphSettings, client: GraphClient | None = None,
+                 on_refresh_token: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self._client = client
+        self.on_refresh_token = on_refresh_token  # a rotated refresh token (delegated), for the caller to store
         self._folders: dict[str, GraphFolder] = {}
         self._categories: dict[str, tuple[str, ...]] = {}  # message id -> categories, as the delta showed them
 
@@ -63,7 +66,7 @@ class GraphSource:
 
     def __enter__(self) -> Self:
         if self._client is None:
-            self._client = GraphClient(self.settings)
+            self._client = GraphClient(self.settings, TokenProvider(self.settings, self.on_refresh_token))
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -120,7 +120,7 @@ def _entity_context(call: Call, collection: str) -> str:
 
 def handle(call: Call, delta: DeltaTokens) -> Reply:
     for name in call.params:
-        delta_filter = name == "$filter" and call.segments[-1:] == ["delta"]
+        delta_filter = name == "$filter" and [x.lower() for x in call.segments[-1:]] == ["delta"]
         if name.startswith("$") and not delta_filter and name.lower() not in (
                 "$select", "$top", "$skip", "$orderby", "$skiptoken", "$deltatoken", "$count"):
             raise bad_request(f"The fake does not implement the query option '{name}'.", "ErrorInvalidUrlQuery")

@@ -2,6 +2,8 @@
 (message-get ex1, the delta-query rounds, user-post-messages), honouring `$select` (`id` and `@odata.etag` always
 present) and `Prefer: outlook.body-content-type`. Also `mailFolder` resources and `$select` parsing."""
 
+import base64
+import hashlib
 import urllib.parse
 from typing import Any
 
@@ -51,6 +53,11 @@ def _body(message: FakeMessage, text: bool) -> dict[str, str]:
     return {"contentType": "text", "content": parsed.body_text}
 
 
+def _conversation_index(message: FakeMessage) -> str:
+    # Exchange makes a Thread-Index for a message that came without one: 22 bytes, base64.
+    return base64.b64encode(hashlib.sha256(message.conversation_id.encode()).digest()[:22]).decode()
+
+
 def _all_properties(message: FakeMessage, text_body: bool) -> dict[str, Any]:
     parsed = message.parsed
     body = _body(message, text_body)
@@ -70,7 +77,7 @@ def _all_properties(message: FakeMessage, text_body: bool) -> dict[str, Any]:
         "importance": parsed.importance,
         "parentFolderId": message.folder,
         "conversationId": message.conversation_id,
-        "conversationIndex": parsed.thread_index or None,
+        "conversationIndex": parsed.thread_index or _conversation_index(message),
         "isDeliveryReceiptRequested": parsed.delivery_receipt,
         "isReadReceiptRequested": parsed.read_receipt,
         "isRead": message.is_read,
