@@ -8,6 +8,7 @@ never echoed; errors are one line and exit 1."""
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -112,6 +113,43 @@ def profile_add(
         profile = EmailServerProfileService(uow, _system()).create(values)
         console.print(f"added email server profile {profile.name!r} (IMAP {profile.incoming_host}"
                       f"{', SMTP ' + profile.outgoing_host if profile.outgoing_host else ''})", highlight=False)
+
+
+@profile_app.command("add-exchange")
+def profile_add_exchange(
+    name: Annotated[str, typer.Option(help="A name mailboxes refer to.")],
+    protocol: Annotated[str, typer.Option(help="graph (Exchange Online) or ews (Exchange Server).")] = "graph",
+    auth_type: Annotated[str, typer.Option(help="graph: application or delegated; ews: basic, ntlm or oauth.")]
+    = "application",
+    tenant: Annotated[str | None, typer.Option(help="The Entra ID tenant (GUID or domain).")] = None,
+    client_id: Annotated[str | None, typer.Option(help="The app registration's client id.")] = None,
+    secret_stdin: Annotated[bool, typer.Option("--secret-stdin", help="Read the app's client secret from stdin.")]
+    = False,
+    certificate: Annotated[Path | None, typer.Option(help="A PEM file: the app's RSA private key and certificate "
+                                                     "(instead of a secret).")] = None,
+    service_url: Annotated[str | None, typer.Option(help="EWS: its URL (none: autodiscover); Graph: its base URL.")]
+    = None,
+    authority_url: Annotated[str | None, typer.Option(help="Entra ID's login URL (a national cloud's).")] = None,
+    category: Annotated[str | None, typer.Option(help="The category tracked items get in Outlook.")]
+    = "Tracked to CRM",
+) -> None:
+    """Add an Exchange email server profile: Exchange Online through Microsoft Graph, or Exchange Server through
+    EWS. Secrets are read from stdin or a file, never from the command line."""
+    from crm_core.services.email_server_profiles import EmailServerProfileService
+
+    values: dict[str, Any] = {
+        "name": name, "incoming_protocol": protocol, "auth_type": auth_type, "tenant_id": tenant,
+        "client_id": client_id, "service_url": service_url, "authority_url": authority_url, "mark_category": category,
+    }
+    if secret_stdin:
+        values["client_secret"] = _password(True, "Client secret")
+    if certificate is not None:
+        values["client_certificate"] = certificate.read_text()
+    with _work() as uow:
+        profile = EmailServerProfileService(uow, _system()).create(values)
+        console.print(f"added email server profile {profile.name!r} ({profile.incoming_protocol}, "
+                      f"{profile.auth_type}, {profile.service_url or 'autodiscover'})", highlight=False,
+                      soft_wrap=True)
 
 
 @mailbox_app.command("add")

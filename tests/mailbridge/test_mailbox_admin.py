@@ -178,3 +178,15 @@ def test_cli_errors_are_one_clear_line(cli_env: CliRunner, org: OrgBuilder) -> N
         assert r.exit_code == 1, (args, r.output)
         assert message in r.output and "Traceback" not in r.output, r.output
     assert "no mailboxes yet" in run(app, ["mailbox", "list"]).output
+
+
+def test_cli_adds_an_exchange_profile_reading_its_secret_from_stdin(cli_env: CliRunner, org: OrgBuilder) -> None:
+    secret = "app-secret-Zq8~1"
+    r = cli_env.invoke(app, ["mailbox", "profile", "add-exchange", "--name", "Contoso Online", "--tenant",
+                             "contoso.onmicrosoft.com", "--client-id", "5e2b7a10-93c4-4b8e-8d2f-0c6a1f9e3b74",
+                             "--secret-stdin"], input=secret + "\n")
+    assert r.exit_code == 0, r.output
+    assert "graph, application, https://graph.microsoft.com/v1.0" in r.output and secret not in r.output
+    r = cli_env.invoke(app, ["mailbox", "profile", "add-exchange", "--name", "On premises", "--protocol", "ews",
+                             "--auth-type", "application"])
+    assert r.exit_code == 1 and "auth_type" in r.output and "basic, ntlm, oauth" in r.output, r.output
