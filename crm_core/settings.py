@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         default=None, ge=0, le=64,
         description="Processes that parse mail during a sync (default: the CPUs but one; 0: in the syncing process).")
     mail_send_per_mailbox: int = Field(default=30, ge=1, description="Emails one mailbox sends per run (a minute).")
+    graph_notification_url: str | None = Field(
+        default=None, pattern=r"^https://", description="The public HTTPS base URL Microsoft Graph calls back with "
+        "change notifications (docs/graph-notifications.md); unset: no subscriptions, Graph syncs on schedule only.")
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

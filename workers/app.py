@@ -13,6 +13,7 @@ from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.security import secrets
 from crm_core.settings import Settings
 from mailbridge.admin.router import router as mailbox_admin_router
+from mailbridge.notifications.router import router as graph_notifications_router
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api_router())
     app.include_router(mailbox_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # mailbox test
+    app.include_router(graph_notifications_router)  # Graph's webhooks: unauthenticated, clientState checked
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -23,6 +23,7 @@ from crm_core.models.cases import Case, CaseResolution
 from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, UnitGroup
 from crm_core.models.contracts import Contract, ContractLine, ContractTemplate
 from crm_core.models.customers import Account, Address, Contact, Lead
+from crm_core.models.graph_subscriptions import GraphSubscription  # noqa: F401 - mail: Graph change notifications
 from crm_core.models.knowledge import KnowledgeArticle, knowledge_article_cases
 from crm_core.models.mail_tracking import (
     EmailAttachment,

@@ -152,6 +152,8 @@ class Mailbox(RecordMixin, Base):
     sync_stopped_on: Mapped[datetime | None]
     sync_stopped_reason: Mapped[str | None] = mapped_column(String(32))
     sync_stopped_message: Mapped[str | None] = mapped_column(Text)
+    # Set when a Graph change notification asked for a sync sooner (mailbridge.notifications); cleared by the sync.
+    sync_requested_on: Mapped[datetime | None]
 
     server_profile: Mapped[EmailServerProfile] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")

@@ -38,7 +38,8 @@ def start_consent(caller: CallerDep, record_id: uuid.UUID, body: ConsentRequest)
     return ConsentUrl(authorization_url=consent_url(caller.uow, caller.principal, record_id, body.redirect_uri))
 
 
-@router.get("/mailbox-consent/callback", response_model=ConsentDone, tags=["mailboxes"],
+# Out of the OpenAPI document, where every operation takes a bearer token: a browser redirect cannot carry one.
+@router.get("/mailbox-consent/callback", response_model=ConsentDone, tags=["mailboxes"], include_in_schema=False,
             summary="Entra ID's redirect after the user consented (no CRM token: the sealed state authorises it)")
 def consent_callback(ctx: ContextDep, state: str, code: str | None = None, error: str | None = None,
                      error_description: str | None = None) -> Any:

@@ -190,6 +190,8 @@ class MailboxOut(RecordOut):
                                              "connection test.")
     sync_stopped_reason: str | None
     sync_stopped_message: str | None
+    sync_requested_on: datetime | None = Field(description="Set when a change notification asked for a sync sooner; "
+                                               "cleared when the mailbox has synced.")
 
 
 def mailbox_out(record: Any) -> MailboxOut:
