@@ -8,12 +8,13 @@ import ssl
 from crm_core.errors import CrmError
 from crm_core.services.mailboxes import Endpoint, MailboxConnection, TestOutcome
 from mailbridge.errors import FolderMissing, MailError
+from mailbridge.sources.ews.check import check_ews
 from mailbridge.sources.graph.check import check_graph
 from mailbridge.sources.imap import ImapSession, ImapSettings
 from mailbridge.transports.smtp import SmtpSettings, SmtpTransport
 
 DEFAULT_TIMEOUT = 20.0
-CHECKS = {"graph": check_graph}  # a protocol with a check of its own (IMAP's, with SMTP, is below)
+CHECKS = {"graph": check_graph, "ews": check_ews}  # a protocol with a check of its own (IMAP's, with SMTP, is below)
 
 
 def check_connection(connection: MailboxConnection, *, timeout: float = DEFAULT_TIMEOUT,

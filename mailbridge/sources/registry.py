@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from crm_core.services.mailboxes import MailboxConnection
 from mailbridge.errors import MailError
 from mailbridge.sources.base import MailSource
+from mailbridge.sources.ews import ews_source
 from mailbridge.sources.graph import GraphSettings, GraphSource
 from mailbridge.sources.imap.settings import ImapSettings
 from mailbridge.sources.imap.source import ImapSource
@@ -41,7 +42,7 @@ def _graph(connection: MailboxConnection, options: SourceOptions) -> MailSource:
                        on_refresh_token=options.on_refresh_token)
 
 
-SOURCES: dict[str, SourceFactory] = {"imap": _imap, "graph": _graph}
+SOURCES: dict[str, SourceFactory] = {"imap": _imap, "graph": _graph, "ews": ews_source}
 
 
 def source_for(connection: MailboxConnection, options: SourceOptions | None = None) -> MailSource:

@@ -7,8 +7,10 @@ from collections.abc import Callable
 
 from crm_core.services.mailboxes import MailboxConnection
 from mailbridge.errors import MailError
+from mailbridge.sources.ews.settings import EwsSettings
 from mailbridge.sources.graph.settings import GraphSettings
 from mailbridge.transports.base import MailTransport
+from mailbridge.transports.ews import EwsTransport
 from mailbridge.transports.graph import GraphTransport
 from mailbridge.transports.smtp import SmtpSettings, SmtpTransport
 
@@ -28,7 +30,11 @@ def _graph(connection: MailboxConnection, timeout: float, ssl_context: ssl.SSLCo
     return GraphTransport(GraphSettings.of_connection(connection, timeout=timeout, ssl_context=ssl_context))
 
 
-TRANSPORTS: dict[str, TransportMaker] = {"imap": _smtp, "graph": _graph}
+def _ews(connection: MailboxConnection, timeout: float, ssl_context: ssl.SSLContext | None) -> MailTransport:
+    return EwsTransport(EwsSettings.of_connection(connection, timeout=timeout, ssl_context=ssl_context))
+
+
+TRANSPORTS: dict[str, TransportMaker] = {"imap": _smtp, "graph": _graph, "ews": _ews}
 
 
 def transport_for(connection: MailboxConnection, *, timeout: float = 30.0,

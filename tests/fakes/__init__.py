@@ -1,2 +1,3 @@
-"""Faithful fakes of remote services (Microsoft Graph and Entra ID under `graph/`), started on loopback by fixtures
+"""Faithful fakes of remote services (Microsoft Graph and Entra ID under `graph/`, Exchange Web Services
+under `ews/`), started on loopback by fixtures
 so that clients are tested against the documented wire behaviour instead of mocks of their own calls."""
