@@ -4,7 +4,7 @@ sightings, a UIDVALIDITY change or an unreadable checkpoint reads the folder aga
 a missing folder does not stop the others; and an import fills its batches across a store's folders."""
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -26,11 +26,13 @@ class Killed(Exception):
     pass
 
 
-class Dying:
-    """A source whose process dies when asked for batch number `after` + 1 of a pass."""
+class Failing:
+    """A source that fails with `error()` when asked for batch number `after` + 1 of a pass of `folder` (any
+    folder when None); everything else is the inner source's."""
 
-    def __init__(self, inner: MailSource, after: int) -> None:
-        self.inner, self.after = inner, after
+    def __init__(self, inner: MailSource, after: int, error: Callable[[], Exception],
+                 folder: str | None = None) -> None:
+        self.inner, self.after, self.error, self.folder = inner, after, error, folder
         self.capabilities: Capabilities = inner.capabilities
 
     def __enter__(self) -> Self:
@@ -53,9 +55,14 @@ class Dying:
     def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
                 known: Known | None = None) -> Iterator[SourceBatch]:
         for n, batch in enumerate(self.inner.changes(folder, cursor, batch_size, known)):
-            if n == self.after:
-                raise Killed
+            if n == self.after and self.folder in (None, folder):
+                raise self.error()
             yield batch
+
+
+def dying(inner: MailSource, after: int) -> Failing:
+    """A source whose process dies when asked for batch number `after` + 1 of a pass."""
+    return Failing(inner, after, Killed)
 
 
 @pytest.fixture
@@ -122,7 +129,7 @@ def test_a_pass_killed_between_batches_resumes_from_the_last_checkpoint(client, 
     fill(store, rep, 5)
 
     with pytest.raises(Killed):
-        sync(session_factory, box_id, Dying(MemorySource(store), after=2), batch_size=2)
+        sync(session_factory, box_id, dying(MemorySource(store), after=2), batch_size=2)
     assert len(subjects(client, rep)) == 4
     fill(store, rep, 1, start=5)  # mail keeps coming while the process is down
 
@@ -228,38 +235,6 @@ def test_an_import_fills_its_batches_across_the_folders_of_the_store(client, ses
     assert subjects(client, rep) == ["Archive", "Sent", "top"]
 
 
-class Throttled:
-    """A source whose server throttles the folder `folder` once it has handed over `after` batches of it."""
-
-    def __init__(self, inner: MailSource, folder: str, after: int) -> None:
-        self.inner, self.folder, self.after = inner, folder, after
-        self.capabilities: Capabilities = inner.capabilities
-
-    def __enter__(self) -> Self:
-        self.inner.__enter__()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.inner.__exit__(exc_type, exc, tb)
-
-    def folders(self) -> list[SourceFolder]:
-        return self.inner.folders()
-
-    def count(self, folder: str) -> int | None:
-        return self.inner.count(folder)
-
-    def mark_tracked(self, places: Sequence[Place]) -> None:
-        self.inner.mark_tracked(places)
-
-    def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
-                known: Known | None = None) -> Iterator[SourceBatch]:
-        for n, batch in enumerate(self.inner.changes(folder, cursor, batch_size, known)):
-            if folder == self.folder and n == self.after:
-                raise TemporaryFailure("429 Too Many Requests", reason="throttled", retry_after=7.5)
-            yield batch
-
-
 def test_a_throttled_folder_keeps_what_it_committed_the_others_sync_and_the_next_pass_resumes_it(
         client, session_factory, mailbox) -> None:
     box_id, rep = mailbox
@@ -267,7 +242,10 @@ def test_a_throttled_folder_keeps_what_it_committed_the_others_sync_and_the_next
     fill(store, rep, 5)
     fill(store, rep, 2, folder="Archive", start=10)
 
-    summary = sync(session_factory, box_id, Throttled(MemorySource(store, ["INBOX", "Archive"]), "INBOX", 1),
+    def throttled() -> Exception:
+        return TemporaryFailure("429 Too Many Requests", reason="throttled", retry_after=7.5)
+
+    summary = sync(session_factory, box_id, Failing(MemorySource(store, ["INBOX", "Archive"]), 1, throttled, "INBOX"),
                    batch_size=2)
 
     inbox = summary.folders["INBOX"]
@@ -287,7 +265,7 @@ def test_tracked_mail_is_marked_in_the_mailbox_after_its_batch_commits(client, s
     store.append("INBOX", b"\xff\xfe not a mail at all")
 
     with pytest.raises(Killed):
-        sync(session_factory, box_id, Dying(MemorySource(store), after=0), batch_size=2)
+        sync(session_factory, box_id, dying(MemorySource(store), after=0), batch_size=2)
     assert store.marked == set()  # nothing committed, nothing marked
 
     summary = sync(session_factory, box_id, MemorySource(store), batch_size=2)
