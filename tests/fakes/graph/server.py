@@ -21,6 +21,7 @@ _REASONS = {429: "Too Many Requests", 424: "Failed Dependency"}
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # head and body go out in two writes: no 40 ms wait for the delayed ACK
     server_version = "Microsoft-IIS/10.0"  # what Graph's front door says it is
     sys_version = ""
     timeout = 60  # an idle keep-alive connection is dropped after this
