@@ -17,7 +17,7 @@ from mailbridge.tracking.results import SyncSummary
 from mailbridge.tracking.source_sync import sync_source
 from tests.fakes.ews import EwsFake, FakeMailbox
 from tests.fakes.ews.fixtures import ews, ews_certificate, ews_connection  # noqa: F401  (fixtures)
-from tests.mailbridge.test_source_driver import Dying, Killed
+from tests.mailbridge.test_source_driver import Killed, dying
 from tests.mailbridge.tls import TestCertificate
 from tests.mailbridge.tracking_fixtures import emails, local_mailbox, mail
 from tests.org import OrgBuilder, TestUser
@@ -121,7 +121,7 @@ def test_a_pass_killed_between_batches_resumes_from_its_last_commit(client, sess
         rep.deliver(f"mail {i}")
 
     with pytest.raises(Killed):
-        sync(session_factory, rep, Dying(rep.source(folders=("INBOX",), batch_size=2), after=2), batch_size=2)
+        sync(session_factory, rep, dying(rep.source(folders=("INBOX",), batch_size=2), after=2), batch_size=2)
     assert len(subjects(client, rep)) == 4
     rep.deliver("mail 5")  # mail keeps coming while the process is down
 
