@@ -205,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "What it measures: messages per second through normalise + dedupe + correlate + parties + persist "
             "(`import_local` of a Maildir into a fresh database: the email activity, its parties, attachments "
-            "and raw bytes, the sighting, committed in batches of 100, each batch tracked as a whole while the next "
-            "is parsed in a worker process), next to `BytesParser(policy=default)` "
+            "and raw bytes, the sighting, committed in batches of 100, each batch tracked as a whole and its rows "
+            "inserted in bulk while the next is parsed in a worker process, the main process taking over the "
+            "parsing it would otherwise wait for), next to `BytesParser(policy=default)` "
             "plus body and attachment extraction of the same files in the same run. Target: a ratio of at "
             "least 0.5.",
             "",

@@ -1,14 +1,19 @@
 """Every write audited, in the same transaction: a before_flush hook records who changed what, old and new.
 
 Hooked on the session factory rather than called by services, so that no service can forget it. Child rows
-(addresses, activity parties) are recorded against their parent record through `audit_target()`."""
+(addresses, activity parties) are recorded against their parent record through `audit_target()`.
+
+Rows inserted in bulk (a mail sync's batches) pass no flush: their writer records the same entries through
+`created_changes` and `entry_row`, which compute what the hook would."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapper, Session, sessionmaker
 from sqlalchemy.orm.attributes import History
 
 from crm_core.db.types import json_value, utcnow
@@ -35,31 +40,65 @@ def _target(obj: Any) -> tuple[str, uuid.UUID, str] | None:
     return hook() if hook else None
 
 
+# json_value's answers for the commonest types, without its checks (a mail batch audits thousands of values).
+_PLAIN = frozenset({str, int, float, bool, list, dict})
+_AS_TEXT: dict[type, Callable[[Any], str]] = {uuid.UUID: str, datetime: datetime.isoformat}
+
+
+def _shown(key: str, value: Any, redacted: frozenset[str]) -> Any:
+    if key in redacted:
+        return REDACTED if value is not None else None
+    kind = type(value)
+    if value is None or kind in _PLAIN:
+        return value
+    as_text = _AS_TEXT.get(kind)
+    return as_text(value) if as_text is not None else json_value(value)
+
+
+@cache
+def _column_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
+    return tuple(attr.key for attr in mapper.column_attrs if attr.key not in _SKIP)
+
+
+@cache
+def _model_keys(model: type) -> tuple[tuple[str, ...], frozenset[str]]:
+    return _column_keys(inspect(model)), getattr(model, "__audit_redacted__", frozenset())
+
+
+def created_changes(model: type, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """What the trail records for a new `model` whose attributes are `values` (missing ones are None): for
+    rows written in bulk, which no flush sees (mailbridge's batches). The same as the hook records for a new
+    object with those attributes set."""
+    keys, redacted = _model_keys(model)
+    return {key: [None, _shown(key, value, redacted)] for key in keys if (value := values.get(key)) is not None}
+
+
+def entry_row(session: Session, entity: str, record_id: uuid.UUID, operation: str,
+              changes: dict[str, Any]) -> dict[str, Any]:
+    """An audit_log row, as the hook would write it in this session (its actor and action), for bulk inserts."""
+    action = session.info.get("audit_action")
+    return {"id": uuid.uuid4(), "at": utcnow(), "user_id": session.info.get("actor_id"), "entity": entity,
+            "record_id": record_id, "operation": operation, "action": action or operation, "changes": changes}
+
+
 def _values(obj: Any, changed_only: bool) -> dict[str, list[Any]]:
     state = inspect(obj)
     redacted: frozenset[str] = getattr(obj, "__audit_redacted__", frozenset())
     out: dict[str, list[Any]] = {}
-
-    def shown(key: str, value: Any) -> Any:
-        return (REDACTED if value is not None else None) if key in redacted else json_value(value)
-
-    for attr in state.mapper.column_attrs:
-        key = attr.key
-        if key in _SKIP:
-            continue
-        hist: History = state.attrs[key].history
+    for key in _column_keys(state.mapper):
         if changed_only:
+            hist: History = state.attrs[key].history
             if not hist.has_changes():
                 continue
             old = hist.deleted[0] if hist.deleted else None
             new = hist.added[0] if hist.added else None
             if old == new:
                 continue
-            out[key] = [shown(key, old), shown(key, new)]
-        else:
+            out[key] = [_shown(key, old, redacted), _shown(key, new, redacted)]
+        else:  # a new or deleted record: its values as they are (no history to compute, which costs)
             value = getattr(obj, key)
             if value is not None:
-                out[key] = [None, shown(key, value)]
+                out[key] = [None, _shown(key, value, redacted)]
     for rel in state.mapper.relationships:
         if rel.secondary is None:
             continue

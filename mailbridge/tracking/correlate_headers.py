@@ -11,16 +11,16 @@ from mailbridge.message import NormalisedMessage
 from mailbridge.tracking.threads import ThreadLink, link_to
 
 if TYPE_CHECKING:  # the lookups prefetch what this step asks, so they import it
-    from mailbridge.tracking.lookups import BatchLookups
+    from mailbridge.tracking.lookups import BatchLookups, EmailLike
 
 IN_REPLY_TO, REFERENCES = 0.95, 0.9
 MAX_REFERENCES = 50  # a References header can be long; the newest ids are the ones that matter
 
 
-def _latest(session: Session, message_ids: list[str], lookups: "BatchLookups | None") -> dict[str, Email]:
+def _latest(session: Session, message_ids: list[str], lookups: "BatchLookups | None") -> dict[str, "EmailLike"]:
     if lookups is not None:
         return lookups.latest_with_message_ids(message_ids)
-    found: dict[str, Email] = {}
+    found: dict[str, EmailLike] = {}
     rows = session.scalars(select(Email).where(Email.message_id.in_(message_ids)).order_by(Email.occurred_on))
     for email in rows:
         if email.message_id is not None:

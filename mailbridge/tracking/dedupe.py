@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.models import Email, TrackedMessage
 from mailbridge.message import NormalisedMessage
-from mailbridge.tracking.lookups import BatchLookups
+from mailbridge.tracking.lookups import BatchLookups, TrackedLike
 
 KnownBy = Literal["message_id", "sent_by_crm", "fingerprint"]
 
@@ -23,7 +23,7 @@ KnownBy = Literal["message_id", "sent_by_crm", "fingerprint"]
 @dataclass(frozen=True)
 class Known:
     email_id: uuid.UUID | None  # None: a tombstone (the mail was untracked)
-    tracked: TrackedMessage | None  # None: an email the CRM sent, not yet seen by a sync
+    tracked: TrackedLike | None  # None: an email the CRM sent, not yet seen by a sync
     by: KnownBy
 
 

@@ -6,15 +6,18 @@ inserts go one by one too. With them, the batch's identifiers are looked up in a
 what the batch itself writes is registered here as it is written, so a reply later in the same batch still
 finds the mail it answers and a second copy is still a duplicate. The answers are the same as the queries'
 (each method says which query it stands for); records the steps do not register (a contact made for an
-unknown sender, by a person's rule) make the party answers fall back to the database.
+unknown sender, by a person's rule) make the party answers fall back to the database. What the batch writes
+may be ORM objects (mail by mail) or the plain records of rows written in bulk (persist.BatchRows): the
+lookups read only the attributes the protocols below name.
 
 Not thread-safe, and tied to one session and one batch: `open_lookups` removes its session hook on exit."""
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -35,19 +38,49 @@ def _chunks(values: Iterable[T]) -> Iterator[list[T]]:
         yield ordered[start:start + _CHUNK]
 
 
+class EmailLike(Protocol):
+    """What the lookups and correlation read of an email (an Email, or one a batch wrote as rows)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def tracking_token(self) -> str | None: ...
+    @property
+    def occurred_on(self) -> dt.datetime: ...
+    @property
+    def regarding_type(self) -> str | None: ...
+    @property
+    def regarding_id(self) -> uuid.UUID | None: ...
+
+
+class TrackedLike(Protocol):
+    """What the lookups, dedupe and the sighting read of a tracked message (a TrackedMessage, or a row)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def email_id(self) -> uuid.UUID | None: ...
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def fingerprint(self) -> str: ...
+
+
 @dataclass
 class BatchLookups:
-    tracked_by_message_id: dict[str, list[TrackedMessage]] = field(default_factory=dict)
-    tracked_by_fingerprint: dict[str, TrackedMessage] = field(default_factory=dict)  # the earliest
-    emails_by_message_id: dict[str, list[Email]] = field(default_factory=dict)
-    emails_by_token: dict[str, list[Email]] = field(default_factory=dict)
+    tracked_by_message_id: dict[str, list[TrackedLike]] = field(default_factory=dict)
+    tracked_by_fingerprint: dict[str, TrackedLike] = field(default_factory=dict)  # the earliest
+    emails_by_message_id: dict[str, list[EmailLike]] = field(default_factory=dict)
+    emails_by_token: dict[str, list[EmailLike]] = field(default_factory=dict)
     addresses: dict[str, list[tuple[str, uuid.UUID]]] = field(default_factory=dict)
     address_keys: frozenset[str] = frozenset()  # the addresses `addresses` answers for
     blobs: set[str] = field(default_factory=set)
     party_records_added: bool = False  # a contact, lead... was made during the batch: ask the database
 
     # --- the answers ----------------------------------------------------------------------------------------
-    def tracked_with_message_id(self, message_id: str) -> list[TrackedMessage]:
+    def tracked_with_message_id(self, message_id: str) -> list[TrackedLike]:
         """select(TrackedMessage).where(message_id == ...)"""
         return list(self.tracked_by_message_id.get(message_id, ()))
 
@@ -57,10 +90,10 @@ class BatchLookups:
         tracked = {t.email_id for t in self.tracked_by_message_id.get(message_id, ())}
         return next((e.id for e in self.emails_by_message_id.get(message_id, ()) if e.id not in tracked), None)
 
-    def tracked_with_fingerprint(self, fingerprint: str) -> TrackedMessage | None:
+    def tracked_with_fingerprint(self, fingerprint: str) -> TrackedLike | None:
         return self.tracked_by_fingerprint.get(fingerprint)
 
-    def latest_with_token(self, token: str) -> Email | None:
+    def latest_with_token(self, token: str) -> EmailLike | None:
         """ORDER BY occurred_on DESC, id: the newest email carrying the token."""
         emails = self.emails_by_token.get(token)
         if not emails:
@@ -68,9 +101,9 @@ class BatchLookups:
         newest = max(e.occurred_on for e in emails)
         return min((e for e in emails if e.occurred_on == newest), key=lambda e: e.id.hex)
 
-    def latest_with_message_ids(self, message_ids: Sequence[str]) -> dict[str, Email]:
+    def latest_with_message_ids(self, message_ids: Sequence[str]) -> dict[str, EmailLike]:
         """message id -> the latest email carrying it (a reused Message-ID: the newest wins)."""
-        found: dict[str, Email] = {}
+        found: dict[str, EmailLike] = {}
         for message_id in message_ids:
             emails = self.emails_by_message_id.get(message_id)
             if emails:
@@ -84,13 +117,13 @@ class BatchLookups:
         return sha256 in self.blobs
 
     # --- what the batch writes ------------------------------------------------------------------------------
-    def add_email(self, email: Email) -> None:
+    def add_email(self, email: EmailLike) -> None:
         if email.message_id:
             self.emails_by_message_id.setdefault(email.message_id, []).append(email)
         if email.tracking_token:
             self.emails_by_token.setdefault(email.tracking_token, []).append(email)
 
-    def add_tracked(self, tracked: TrackedMessage) -> None:
+    def add_tracked(self, tracked: TrackedLike) -> None:
         if tracked.message_id:
             self.tracked_by_message_id.setdefault(tracked.message_id, []).append(tracked)
         if tracked.fingerprint:

@@ -5,10 +5,11 @@ mailbox's parties) -> correlate -> resolve parties -> incoming filter -> unknown
 -> sighting.
 
 A batch (`track_items`) first runs whole: its lookups asked in a few queries (mailbridge.tracking.lookups),
-its rows written in one flush, inside one savepoint. If anything fails there (a bug, a value the database
-refuses), that savepoint is undone and the batch runs again mail by mail, each in a savepoint of its own:
-only the mail that fails is undone and quarantined as `tracking_failed`; the batch goes on. Nothing here
-commits: the driver commits the batch together with its folder checkpoint."""
+its new mail gathered as rows and inserted together (persist.BatchRows, with the audit entries the hook would
+write), inside one savepoint. If anything fails there (a bug, a value the database refuses), that savepoint
+is undone and the batch runs again mail by mail, each in a savepoint of its own and through the ORM: only
+the mail that fails is undone and quarantined as `tracking_failed`; the batch goes on. Nothing here commits:
+the driver commits the batch together with its folder checkpoint."""
 
 import dataclasses
 import datetime as dt
@@ -33,11 +34,19 @@ from mailbridge.tracking.correlation import correlate
 from mailbridge.tracking.dedupe import Known, find_known
 from mailbridge.tracking.explanation import explain
 from mailbridge.tracking.filtering import incoming_filter, may_create_records
-from mailbridge.tracking.lookups import BatchLookups, prefetch, watching_party_records
+from mailbridge.tracking.lookups import BatchLookups, TrackedLike, prefetch, watching_party_records
 from mailbridge.tracking.options import TrackingOptions
 from mailbridge.tracking.parsing import Normalised, normalise_one
 from mailbridge.tracking.parties import ResolvedParties, resolve_parties
-from mailbridge.tracking.persist import add_parties, is_outgoing, persist
+from mailbridge.tracking.persist import (
+    BatchRows,
+    WrittenTracked,
+    add_parties,
+    add_sighting_row,
+    is_outgoing,
+    persist,
+    persist_rows,
+)
 from mailbridge.tracking.quarantine import quarantine
 from mailbridge.tracking.results import Outcome, SourceItem
 from mailbridge.tracking.sightings import add_sighting
@@ -62,8 +71,10 @@ def track_items(uow: UnitOfWork, ctx: MailboxContext, items: Sequence[SourceItem
         readable = [m for m in messages if isinstance(m, NormalisedMessage)]
         keep_raw = ctx.keep_content == "everything"
         raw_hashes = [m.raw_sha256 for m in readable] if keep_raw else []
+        rows = BatchRows()
         with watching_party_records(session, prefetch(session, readable, raw_hashes)) as lookups:
-            outcomes = [_one(uow, ctx, item, message, options, now, lookups) for item, message in pairs]
+            outcomes = [_one(uow, ctx, item, message, options, now, lookups, rows) for item, message in pairs]
+            rows.write(session)
             session.flush()
     except (OperationalError, InterfaceError):
         whole.rollback()
@@ -78,10 +89,10 @@ def track_items(uow: UnitOfWork, ctx: MailboxContext, items: Sequence[SourceItem
 
 
 def _one(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: Normalised, options: TrackingOptions,
-         now: dt.datetime, lookups: BatchLookups) -> Outcome:
+         now: dt.datetime, lookups: BatchLookups, rows: BatchRows) -> Outcome:
     if isinstance(message, Unreadable):
         return quarantine(uow.session, ctx.mailbox_id, item, message.reason, message.detail)
-    return _track(uow, ctx, item, message, options, now, lookups)
+    return _track(uow, ctx, item, message, options, now, lookups, rows)
 
 
 def track_item(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, options: TrackingOptions,
@@ -107,25 +118,39 @@ def track_item(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, options: 
 
 
 def _track(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: NormalisedMessage,
-           options: TrackingOptions, now: dt.datetime, lookups: BatchLookups | None = None) -> Outcome:
+           options: TrackingOptions, now: dt.datetime, lookups: BatchLookups | None = None,
+           rows: BatchRows | None = None) -> Outcome:
+    """`rows` (a batch, with its lookups): new mail is gathered there instead of added to the session."""
     session = uow.session
     if check_block_list(message, options).blocked:
         return Outcome("skipped", reason="blocked")
     known = find_known(session, message, lookups)
     if known is not None and known.tracked is not None and known.tracked.email_id is None:
         # A tombstone: someone untracked this mail (privacy); it is never tracked again, from any folder.
-        _sighting(session, ctx, item, known.tracked, lookups)
+        _sighting(session, ctx, item, known.tracked, lookups, rows)
         return Outcome("skipped", reason="untracked")
     if known is not None:
-        return _merge(uow, ctx, item, message, options, known, lookups)
+        if rows is not None and rows.holds(known.email_id):
+            rows.write(session)  # a second copy of a mail of this batch: the ORM merges it, from the database
+        return _merge(uow, ctx, item, message, options, known, lookups, rows)
+    if rows is not None and options.smart_matching:
+        rows.write(session)  # smart matching asks the database, which must see the batch so far
     link = correlate(session, message, ctx, options, now, lookups)
     parties = resolve_parties(session, message, ctx, options.party_matching, lookups)
     decision = incoming_filter(ctx, link, parties)
     if not decision.track:
         return Outcome("skipped", reason=decision.reason)
     parties = _with_new_sender(uow, ctx, message, parties)
-    tracked = persist(session, ctx, item, message, link, parties.keys, explain(link, parties), lookups)
-    _sighting(session, ctx, item, tracked, lookups)
+    explanation = explain(link, parties)
+    tracked: TrackedLike
+    if rows is not None and lookups is not None and ctx.queue_id is None:
+        tracked = persist_rows(rows, ctx, item, message, link, parties.keys, explanation, lookups)
+    else:
+        # A queue's case rules load the new email and may link it to a case, which a reply later in the batch
+        # must inherit: the lookups hold the ORM object itself.
+        tracked = persist(session, ctx, item, message, link, parties.keys, explanation, lookups)
+    _sighting(session, ctx, item, tracked, lookups, rows)
+    assert tracked.email_id is not None
     case_rules.run_case_rules(uow, ctx, message, tracked.email_id, options, now)  # email-to-case, queue mailboxes
     return Outcome("tracked", email_id=tracked.email_id)
 
@@ -144,27 +169,39 @@ def _with_new_sender(uow: UnitOfWork, ctx: MailboxContext, message: NormalisedMe
 
 
 def _merge(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: NormalisedMessage,
-           options: TrackingOptions, known: Known, lookups: BatchLookups | None) -> Outcome:
+           options: TrackingOptions, known: Known, lookups: BatchLookups | None, rows: BatchRows | None) -> Outcome:
     """The mail is tracked already (another mailbox or folder, a resync): one more sighting, and the parties
     this mailbox saw (a sender's Sent copy knows the Bcc) merged into the activity."""
     session = uow.session
     email = session.get(Email, known.email_id)
     assert email is not None
-    tracked = known.tracked or _adopt(session, email, message, lookups)
+    # Loaded before the parties change, so that their audit entry holds the sighting too, as one flush's.
+    tracked = _loaded(session, known.tracked) if known.tracked is not None else _adopt(session, email, message, lookups)
     add_parties(email, resolve_parties(session, message, ctx, options.party_matching, lookups).keys)
-    _sighting(session, ctx, item, tracked, lookups)
+    _sighting(session, ctx, item, tracked, lookups, rows)
     return Outcome("duplicate", email_id=email.id)
 
 
-def _sighting(session: Session, ctx: MailboxContext, item: SourceItem, tracked: TrackedMessage,
-              lookups: BatchLookups | None) -> None:
+def _loaded(session: Session, tracked: TrackedLike) -> TrackedMessage:
+    """The ORM row of a tracked message (one a batch wrote as a row is in the database once written)."""
+    orm = tracked if isinstance(tracked, TrackedMessage) else session.get(TrackedMessage, tracked.id)
+    assert orm is not None
+    return orm
+
+
+def _sighting(session: Session, ctx: MailboxContext, item: SourceItem, tracked: TrackedLike,
+              lookups: BatchLookups | None, rows: BatchRows | None) -> None:
+    if rows is not None and isinstance(tracked, WrittenTracked) and rows.holds(tracked.email_id):
+        add_sighting_row(rows, ctx.mailbox_id, item, tracked)
+        return
+    orm = _loaded(session, tracked)
     if lookups is None:
-        add_sighting(session, ctx.mailbox_id, item, tracked)
+        add_sighting(session, ctx.mailbox_id, item, orm)
         return
     # In a batch the driver has already left out the places it saw, and a batch holds each place once: the
     # existence check need not first write out what the batch holds so far.
     with session.no_autoflush:
-        add_sighting(session, ctx.mailbox_id, item, tracked)
+        add_sighting(session, ctx.mailbox_id, item, orm)
 
 
 def _adopt(session: Session, email: Email, message: NormalisedMessage, lookups: BatchLookups | None) -> TrackedMessage:

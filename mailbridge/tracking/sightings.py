@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from crm_core.db.types import utcnow
@@ -40,9 +40,10 @@ def _seen_uids(session: Session, mailbox_id: uuid.UUID, folder: str, uidvalidity
 
 
 def _seen_keys(session: Session, mailbox_id: uuid.UUID, keys: list[str]) -> set[str]:
+    # Plain IN on the folder (not a tuple IN), which PostgreSQL answers from the place index.
     found = set(session.scalars(select(MailSighting.folder).where(
-        MailSighting.mailbox_id == mailbox_id,
-        tuple_(MailSighting.folder, MailSighting.uidvalidity, MailSighting.uid).in_([(k, 0, 0) for k in keys]))))
+        MailSighting.mailbox_id == mailbox_id, MailSighting.folder.in_(keys), MailSighting.uidvalidity == 0,
+        MailSighting.uid == 0)))
     found.update(session.scalars(select(MailQuarantine.folder).where(
         MailQuarantine.mailbox_id == mailbox_id, MailQuarantine.folder.in_(keys), MailQuarantine.uid == 0)))
     return found

@@ -3,9 +3,10 @@ signal that found it, a confidence, and the regarding record the mail inherits."
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crm_core.models import Email
+if TYPE_CHECKING:  # the lookups import the correlation steps, which import this
+    from mailbridge.tracking.lookups import EmailLike
 
 Ref = tuple[str, uuid.UUID]
 
@@ -21,6 +22,6 @@ class ThreadLink:
     needs_review: bool = False
 
 
-def link_to(email: Email, signal: str, confidence: float) -> ThreadLink:
+def link_to(email: "EmailLike", signal: str, confidence: float) -> ThreadLink:
     regarding = (email.regarding_type, email.regarding_id) if email.regarding_type and email.regarding_id else None
     return ThreadLink(signal, confidence, email.id, regarding, email.tracking_token)
