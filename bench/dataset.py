@@ -6,18 +6,20 @@ real ones); the bulk rows go in with SQLAlchemy Core in batches, which skips the
 import is not what is measured, and audit rows are not read by the endpoints we measure."""
 
 import random
+import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from bench import people
+from bench import people, report
 from crm_core import audit
 from crm_core.db import migrate
 from crm_core.db.engine import make_engine, make_session_factory
@@ -250,3 +252,30 @@ def _contact(rng: random.Random, who: Owner, account_id: uuid.UUID | None, domai
         "description": rng.choice(people.NOTES) if rng.random() < 0.15 else None,
         "do_not_email": rng.random() < 0.05,
     }
+
+
+DatabaseFactory = Callable[[], AbstractContextManager[str]]  # a fresh database's URL while in use
+T = TypeVar("T")
+
+
+@contextmanager
+def fresh_sqlite(prefix: str = "crm-bench-db-") -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix=prefix) as db_dir:
+        yield f"sqlite:///{db_dir}/crm.db"
+
+
+def on_each_database(measure: Callable[[str, DatabaseFactory], T], server_url: str, postgresql: bool = True,
+                     prefix: str = "crm-bench-db-") -> tuple[list[T], str]:
+    """`measure(name, fresh_database)` on SQLite, then on PostgreSQL when a server answers at `server_url` (else
+    it says why on stderr and keeps the SQLite figures). Returns the results and the URL whose server the
+    report's machine facts describe."""
+    results = [measure("SQLite", lambda: fresh_sqlite(prefix))]
+    if not postgresql:
+        return results, "sqlite://"
+    try:
+        report.machine_facts(server_url)  # does a server answer?
+    except Exception as exc:  # no server: say so, keep the SQLite figures
+        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return results, "sqlite://"
+    results.append(measure("PostgreSQL", lambda: fresh_database(server_url)))
+    return results, server_url

@@ -17,11 +17,9 @@ than our work. The benchmark reports the requests instead, from which the wait f
 
 import dataclasses
 import datetime as dt
-import gc
 import multiprocessing
 import random
 import ssl
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,24 +28,18 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bench.imap_corpus import OWNER, Generator, _flags
-from crm_core import hooks
-from crm_core.db import migrate
-from crm_core.db.engine import make_engine, make_session_factory
-from crm_core.db.types import utcnow
-from crm_core.db.unit_of_work import UnitOfWork
-from crm_core.models import Contact, EmailServerProfile, Mailbox, User
+from bench.imap_sync import OurSync
+from crm_core.models import EmailServerProfile, Mailbox
 from crm_core.security import secrets
 from crm_core.services.email_server_profiles import profile_secret_context
 from crm_core.services.mailboxes import MailboxConnection
-from crm_core.services.organisation import ensure_organisation
 from mailbridge.sources import registry
 from mailbridge.sources.base import MailSource
 from mailbridge.sources.graph import GraphSource
-from mailbridge.tracking import SyncSummary, TrackingOptions, sync_mailbox
-from mailbridge.tracking.results import Progress as SyncProgress
+from mailbridge.tracking import TrackingOptions
 
 SECRET_KEY = "exchange-sync-bench"  # seals the app's secret in the bench's own throw-away databases
 CATEGORY = "Tracked to CRM"
@@ -253,51 +245,24 @@ def unbudgeted_graph() -> Iterator[None]:
 
 
 # --- our side: a CRM database with the Graph mailbox -----------------------------------------------------
-class GraphSync:
-    """A fresh CRM database with one approved mailbox on a Graph profile (as bench/imap_sync.py's `OurSync` has
-    one on Dovecot, with the same user and known contacts); `sync()` is the worker's task body."""
+class GraphSync(OurSync):
+    """bench/imap_sync.py's `OurSync` (the same user, mailbox and known contacts) on a Graph profile with
+    application access: the app's secret sealed on the profile, the tracked-mail category on."""
 
     def __init__(self, url: str, endpoint: Endpoint, senders: list[str]) -> None:
-        migrate.upgrade(url)
-        self.engine = make_engine(url)
-        self.factory: sessionmaker[Session] = make_session_factory(self.engine)
-        hooks.install(self.factory)
-        secrets.install(self.factory, secrets.Keyring(SECRET_KEY))
-        self.mailbox_id = self._setup(endpoint, senders)
-        self.options = TrackingOptions(timeout=120, ssl_context=endpoint.ssl_context())
+        super().__init__(url, endpoint, senders, TrackingOptions(timeout=120, ssl_context=endpoint.ssl_context()))
 
-    def _setup(self, endpoint: Endpoint, senders: list[str]) -> uuid.UUID:
-        with UnitOfWork(self.factory) as uow:
-            session = uow.session
-            root = ensure_organisation(session)
-            user = User(id=uuid.uuid4(), email=OWNER, full_name="Rita Rep", business_unit_id=root.id)
-            host = endpoint.graph_url.split("/")[2].split(":")[0]
-            profile = EmailServerProfile(
-                id=uuid.uuid4(), name="Bench Exchange Online", incoming_protocol="graph", outgoing_protocol="graph",
-                incoming_host=host, outgoing_host=host, incoming_security="tls", outgoing_security="tls",
-                service_url=endpoint.graph_url, auth_type="application", authority_url=endpoint.base_url,
-                tenant_id=endpoint.tenant_id, client_id=endpoint.client_id, mark_category=CATEGORY)
-            profile.client_secret_secret = secrets.keyring_of(session).seal(
-                endpoint.secret, profile_secret_context(profile.id, "client_secret"))
-            session.add_all([user, profile])
-            session.flush()
-            mailbox = Mailbox(id=uuid.uuid4(), name=OWNER, email_address=OWNER, user_id=user.id,
-                              server_profile_id=profile.id, business_unit_id=root.id, incoming_filter="all",
-                              folders=["INBOX"], approval_status="approved", approved_on=utcnow())
-            session.add(mailbox)
-            for i, address in enumerate(senders[::4]):  # a quarter of the senders are known contacts
-                session.add(Contact(id=uuid.uuid4(), first_name="Person", last_name=str(i),
-                                    full_name=f"Person {i}", email_address1=address, owning_user_id=user.id,
-                                    owning_business_unit_id=root.id))
-            session.flush()
-            uow.commit()
-            return mailbox.id
+    def _profile(self, session: Session) -> EmailServerProfile:
+        endpoint: Endpoint = self.account
+        host = endpoint.graph_url.split("/")[2].split(":")[0]
+        profile = EmailServerProfile(
+            id=uuid.uuid4(), name="Bench Exchange Online", incoming_protocol="graph", outgoing_protocol="graph",
+            incoming_host=host, outgoing_host=host, incoming_security="tls", outgoing_security="tls",
+            service_url=endpoint.graph_url, auth_type="application", authority_url=endpoint.base_url,
+            tenant_id=endpoint.tenant_id, client_id=endpoint.client_id, mark_category=CATEGORY)
+        profile.client_secret_secret = secrets.keyring_of(session).seal(
+            endpoint.secret, profile_secret_context(profile.id, "client_secret"))
+        return profile
 
-    def sync(self, progress: SyncProgress | None = None) -> tuple[float, SyncSummary]:
-        gc.collect()
-        started = time.perf_counter()
-        summary = sync_mailbox(self.factory, self.mailbox_id, self.options, progress)
-        return time.perf_counter() - started, summary
-
-    def close(self) -> None:
-        self.engine.dispose()
+    def _credential(self, session: Session, mailbox: Mailbox) -> None:
+        """None of its own: the app's secret on the profile is the credential."""

@@ -26,8 +26,8 @@ import shlex
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a script: make `bench`, `tests` and the 
 import imapclient
 
 from bench import report
-from bench.dataset import fresh_database
+from bench.dataset import on_each_database
 from bench.exchange_graph import (
     CATEGORY,
     GraphServer,
@@ -194,22 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                                    f"not {args.messages}")
             bench = Bench(account, graph, generator, generator.senders, args.messages)
 
-            @contextmanager
-            def sqlite_url() -> Iterator[str]:
-                with tempfile.TemporaryDirectory(prefix="crm-exchange-bench-db-") as db_dir:
-                    yield f"sqlite:///{db_dir}/crm.db"
-
-            results = [bench.measure("SQLite", sqlite_url, args.rounds, args.repeats)]
-            facts_url = "sqlite://"
-            if not args.no_postgresql:
-                try:
-                    report.machine_facts(args.database_url)  # does a server answer?
-                except Exception as exc:  # no server: say so, keep the SQLite figures
-                    print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
-                else:
-                    results.append(bench.measure("PostgreSQL", lambda: fresh_database(args.database_url),
-                                                 args.rounds, args.repeats))
-                    facts_url = args.database_url
+            results, facts_url = on_each_database(
+                lambda name, fresh: bench.measure(name, fresh, args.rounds, args.repeats), args.database_url,
+                not args.no_postgresql, "crm-exchange-bench-db-")
             versions = {"dovecot": server.version(), "graph": graph.version()}
     finally:
         server.stop()

@@ -53,7 +53,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import report
-from bench.dataset import fresh_database
+from bench.dataset import on_each_database
 from bench.imap_corpus import OWNER, ChangeSet, CorpusFacts, Generator, apply_changes, fill_maildir
 from bench.mbsync import Mbsync, find_mbsync, version
 from crm_core import hooks
@@ -161,32 +161,41 @@ class Account:
 
 # --- our side ----------------------------------------------------------------------------------------------
 class OurSync:
-    """A fresh CRM database with one approved mailbox on the account; `sync()` is the worker's task body."""
+    """A fresh CRM database with one approved mailbox on the account, and known contacts for a quarter of the
+    senders; `sync()` is the worker's task body. A subclass gives another kind of profile (`_profile`) and the
+    mailbox's credential (`_credential`)."""
 
-    def __init__(self, url: str, account: Account, senders: list[str]) -> None:
+    def __init__(self, url: str, account: Any, senders: list[str], options: TrackingOptions | None = None) -> None:
         migrate.upgrade(url)
         self.engine = make_engine(url)
         self.factory: sessionmaker[Session] = make_session_factory(self.engine)
         hooks.install(self.factory)
         secrets.install(self.factory, secrets.Keyring(SECRET_KEY))
-        self.mailbox_id = self._setup(account, senders)
-        self.options = TrackingOptions(timeout=120)
+        self.account = account
+        self.mailbox_id = self._setup(senders)
+        self.options = options or TrackingOptions(timeout=120)
 
-    def _setup(self, account: Account, senders: list[str]) -> uuid.UUID:
+    def _profile(self, session: Session) -> EmailServerProfile:
+        return EmailServerProfile(id=uuid.uuid4(), name="Bench Dovecot", incoming_host=self.account.server.host,
+                                  incoming_port=self.account.server.port, incoming_security="plain")
+
+    def _credential(self, session: Session, mailbox: Mailbox) -> None:
+        mailbox.username = self.account.username
+        mailbox.password_secret = secrets.keyring_of(session).seal(
+            self.account.password, secret_context(mailbox.id, "password"))
+
+    def _setup(self, senders: list[str]) -> uuid.UUID:
         with UnitOfWork(self.factory) as uow:
             session = uow.session
             root = ensure_organisation(session)
             user = User(id=uuid.uuid4(), email=OWNER, full_name="Rita Rep", business_unit_id=root.id)
-            profile = EmailServerProfile(id=uuid.uuid4(), name="Bench Dovecot", incoming_host=account.server.host,
-                                         incoming_port=account.server.port, incoming_security="plain")
+            profile = self._profile(session)
             session.add_all([user, profile])
             session.flush()
             mailbox = Mailbox(id=uuid.uuid4(), name=OWNER, email_address=OWNER, user_id=user.id,
                               server_profile_id=profile.id, business_unit_id=root.id, incoming_filter="all",
-                              folders=["INBOX"], username=account.username, approval_status="approved",
-                              approved_on=utcnow())
-            mailbox.password_secret = secrets.keyring_of(session).seal(
-                account.password, secret_context(mailbox.id, "password"))
+                              folders=["INBOX"], approval_status="approved", approved_on=utcnow())
+            self._credential(session, mailbox)
             session.add(mailbox)
             for i, address in enumerate(senders[::4]):  # a quarter of the senders are known contacts
                 session.add(Contact(id=uuid.uuid4(), first_name="Person", last_name=str(i),
@@ -355,22 +364,9 @@ def main(argv: list[str] | None = None) -> int:
                                           password),
                           generator, generator.senders, args.messages, args.messages, random.Random(args.seed))
 
-            @contextmanager
-            def sqlite_url() -> Iterator[str]:
-                with tempfile.TemporaryDirectory(prefix="crm-imap-bench-db-") as db_dir:
-                    yield f"sqlite:///{db_dir}/crm.db"
-
-            results = [bench.measure("SQLite", sqlite_url, args.rounds, args.repeats)]
-            facts_url = "sqlite://"
-            if not args.no_postgresql:
-                try:
-                    report.machine_facts(args.database_url)  # does a server answer?
-                except Exception as exc:  # no server: say so, keep the SQLite figures
-                    print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
-                else:
-                    results.append(bench.measure("PostgreSQL", lambda: fresh_database(args.database_url),
-                                                 args.rounds, args.repeats))
-                    facts_url = args.database_url
+            results, facts_url = on_each_database(
+                lambda name, fresh: bench.measure(name, fresh, args.rounds, args.repeats), args.database_url,
+                not args.no_postgresql, "crm-imap-bench-db-")
             versions = {"dovecot": server.version(), "mbsync": version(mbsync_binary)}
     finally:
         server.stop()

@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -31,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report
-from bench.dataset import fresh_database
+from bench.dataset import on_each_database
 from crm_core import hooks
 from crm_core.db import migrate
 from crm_core.db.engine import make_engine, make_session_factory
@@ -180,20 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         path, senders = corpus(Path(tmp), args.messages, args.seed)
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
-        @contextmanager
-        def sqlite_url() -> Any:
-            with tempfile.TemporaryDirectory() as db_dir:
-                yield f"sqlite:///{db_dir}/crm.db"
-
-        results = [measure("SQLite", sqlite_url, path, senders, args.rounds)]
-        facts_url = results and "sqlite://"
-        if not args.no_postgresql:
-            try:
-                results.append(measure("PostgreSQL", lambda: fresh_database(args.database_url), path, senders,
-                                       args.rounds))
-                facts_url = args.database_url
-            except Exception as exc:  # no server: say so, keep the SQLite figures
-                print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        results, facts_url = on_each_database(
+            lambda name, fresh: measure(name, fresh, path, senders, args.rounds), args.database_url,
+            not args.no_postgresql)
     for r in results:
         print(f"{r['database']}: ours {r['ours']:.0f} msg/s, bare parse {r['bare']:.0f} msg/s, "
               f"ratio {r['ratio']:.2f}")
