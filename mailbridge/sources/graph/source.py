@@ -1,7 +1,7 @@
 """Exchange Online through Microsoft Graph as a `MailSource`.
 
 Each folder is read with the messages delta query (delta.py); a page's changes become batches: a message the
-mailbox has not tracked yet is new (its MIME, `/$value`, fetched with JSON batching, several batches in flight),
+mailbox has not tracked yet is new (its MIME, `/$value`, fetched with JSON batching),
 one it has (the driver says which, `known`) is a flag change (read, flagged), a removed one vanished. Places
 are keys, `graph:<folder>:<immutable id>`: a message moved to another synced folder is a new place there,
 which dedupe recognises as the same mail. The MIME goes through the same normaliser as IMAP's; Graph's
