@@ -2,6 +2,7 @@
 our Graph source reads it with, and a CRM mailbox on a Graph email server profile, made through the API as an
 admin would (application access with the app's secret, approved)."""
 
+import functools
 import ssl
 import uuid
 from dataclasses import dataclass
@@ -27,12 +28,17 @@ class GraphAccount:
     box: Any
     address: str
 
+    @functools.cached_property
+    def ssl_context(self) -> ssl.SSLContext:
+        """One client context trusting the fake, as a process has one: msal's client is kept per context."""
+        return ssl.create_default_context(cafile=str(self.fake.ca_file))
+
     def settings(self, folders: tuple[str, ...] = ("INBOX",), **more: Any) -> GraphSettings:
         values: dict[str, Any] = {
             "user": self.address, "tenant_id": self.fake.tenant_id, "client_id": self.app.client_id,
             "client_secret": self.app.secret, "graph_url": self.fake.graph_url,
             "authority_url": self.fake.base_url, "folders": folders, "timeout": 10.0,
-            "ssl_context": ssl.create_default_context(cafile=str(self.fake.ca_file)), "limits": TEST_LIMITS, **more}
+            "ssl_context": self.ssl_context, "limits": TEST_LIMITS, **more}
         return GraphSettings(**values)
 
 

@@ -32,7 +32,7 @@ def account(graph_fake: Any) -> GraphAccount:
 
 
 def context(account: GraphAccount) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(account.fake.ca_file))
+    return account.ssl_context
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def account(graph_fake: Any) -> GraphAccount:
 
 
 def context(account: GraphAccount) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(account.fake.ca_file))
+    return account.ssl_context
 
 
 def sync(session_factory: Any, box_id: uuid.UUID, account: GraphAccount, **options: Any) -> SyncSummary:
@@ -83,6 +83,8 @@ def test_first_and_incremental_sync_track_each_mail_once_and_mark_it_in_outlook(
     assert value_downloads(account) == 4  # a read flag or our own category is no reason to download again
     assert sync(session_factory, box_id, account).fetched == 0
     assert subjects(client, rep) == ["order 0", "order 1", "order 2", "order 3"]
+    # One token for the three passes: msal's cache is kept between them, Entra ID is not asked each time.
+    assert sum(1 for r in account.fake.requests if r.path.endswith("/oauth2/v2.0/token")) == 1
 
 
 def test_a_deleted_message_dates_its_sighting_and_a_moved_one_stays_one_activity(

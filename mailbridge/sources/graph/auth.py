@@ -7,6 +7,7 @@ Entra ID's refusals become our errors with a reason an admin can act on: "consen
 admin withdrew consent, or the refresh token expired: the mailbox stops until consent is given again),
 "auth" (a wrong secret or certificate, an unknown app), "temporary" (Entra ID itself is busy)."""
 
+import hashlib
 import ssl
 import threading
 import warnings
@@ -45,6 +46,43 @@ def http_session(context: ssl.SSLContext | None) -> requests.Session:
     return session
 
 
+_applications: dict[tuple[str, str, str, int], tuple[msal.ConfidentialClientApplication, object]] = {}
+_applications_lock = threading.Lock()
+
+
+def application(settings: GraphSettings) -> msal.ConfidentialClientApplication:
+    """The app registration as msal's client: one per process for the same authority, app and credential, so
+    that its token cache serves every mailbox and every pass (Entra ID is asked again only when the token
+    nears its expiry, not on each sync)."""
+    credential: Any = ({"private_key": settings.client_certificate,
+                        "thumbprint": settings.client_certificate_thumbprint or ""}
+                       if settings.client_certificate else settings.client_secret)
+    if not credential:
+        raise AuthenticationFailed("the app registration has neither a client secret nor a certificate",
+                                   reason="credentials")
+    fingerprint = hashlib.sha256(repr(credential).encode()).hexdigest()
+    key = (settings.authority, settings.client_id, fingerprint, id(settings.ssl_context))
+    with _applications_lock:
+        known = _applications.get(key)
+        if known is not None:
+            return known[0]
+        http = http_session(settings.ssl_context)
+        try:
+            app = msal.ConfidentialClientApplication(
+                settings.client_id, client_credential=credential, authority=settings.authority,
+                http_client=http, instance_discovery=False, timeout=settings.timeout)
+        except ValueError as exc:  # msal reads the authority's discovery document on construction
+            http.close()
+            raise AuthenticationFailed(f"Entra ID refused the authority {settings.authority}: {exc}",
+                                       reason="auth") from None
+        except requests.RequestException as exc:
+            http.close()
+            raise ConnectionFailed(f"Entra ID at {settings.authority_url} could not be reached: {exc}") from None
+        # The context is kept alive with the app, so that its id in the key cannot be reused by another one.
+        _applications[key] = (app, settings.ssl_context)
+        return app
+
+
 class TokenProvider:
     """One mailbox's tokens. `on_refresh_token` receives a rotated refresh token (delegated), to be stored."""
 
@@ -54,25 +92,7 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._refresh = settings.refresh_token
-        credential: Any
-        if settings.client_certificate:
-            credential = {"private_key": settings.client_certificate,
-                          "thumbprint": settings.client_certificate_thumbprint or ""}
-        else:
-            credential = settings.client_secret
-        if not credential:
-            raise AuthenticationFailed("the app registration has neither a client secret nor a certificate",
-                                       reason="credentials")
-        self._http = http_session(settings.ssl_context)
-        try:
-            self._app = msal.ConfidentialClientApplication(
-                settings.client_id, client_credential=credential, authority=settings.authority,
-                http_client=self._http, instance_discovery=False, timeout=settings.timeout)
-        except ValueError as exc:  # msal checks the authority's discovery document on construction
-            raise AuthenticationFailed(f"Entra ID refused the authority {settings.authority}: {exc}",
-                                       reason="auth") from None
-        except requests.RequestException as exc:
-            raise ConnectionFailed(f"Entra ID at {settings.authority_url} could not be reached: {exc}") from None
+        self._app = application(settings)
 
     def token(self) -> str:
         with self._lock:
@@ -86,9 +106,6 @@ class TokenProvider:
             if self._token == stale or self._token is None:
                 self._token = self._acquire(force=True)
             return self._token
-
-    def close(self) -> None:
-        self._http.close()
 
     def _acquire(self, force: bool = False) -> str:
         try:
@@ -130,42 +147,22 @@ class TokenProvider:
 
 
 # --- a user's consent (delegated access): the authorization code flow ------------------------------------------
-def _consent_app(settings: GraphSettings) -> tuple[msal.ConfidentialClientApplication, requests.Session]:
-    credential: Any = ({"private_key": settings.client_certificate,
-                        "thumbprint": settings.client_certificate_thumbprint or ""}
-                       if settings.client_certificate else settings.client_secret)
-    if not credential:
-        raise AuthenticationFailed("the app registration has neither a client secret nor a certificate",
-                                   reason="credentials")
-    http = http_session(settings.ssl_context)
-    try:
-        app = msal.ConfidentialClientApplication(settings.client_id, client_credential=credential,
-                                                 authority=settings.authority, http_client=http,
-                                                 instance_discovery=False, timeout=settings.timeout)
-    except requests.RequestException as exc:
-        raise ConnectionFailed(f"Entra ID at {settings.authority_url} could not be reached: {exc}") from None
-    return app, http
-
-
 def authorization_url(settings: GraphSettings, redirect_uri: str, state: str, login_hint: str | None = None) -> str:
     """Where to send the user's browser to consent (Entra ID's authorize endpoint, with offline access so that
     a refresh token comes back)."""
-    app, http = _consent_app(settings)
-    try:
-        with warnings.catch_warnings():
-            # msal prefers its auth-code "flow" dict, which must be kept server-side between the two requests;
-            # ours is a confidential client (the code is only redeemed with the app's secret or certificate)
-            # and the request is bound by our sealed, expiring state instead.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return str(app.get_authorization_request_url(list(DELEGATED_SCOPES), state=state,
-                                                         redirect_uri=redirect_uri, login_hint=login_hint))
-    finally:
-        http.close()
+    app = application(settings)
+    with warnings.catch_warnings():
+        # msal prefers its auth-code "flow" dict, which must be kept server-side between the two requests;
+        # ours is a confidential client (the code is only redeemed with the app's secret or certificate)
+        # and the request is bound by our sealed, expiring state instead.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return str(app.get_authorization_request_url(list(DELEGATED_SCOPES), state=state,
+                                                     redirect_uri=redirect_uri, login_hint=login_hint))
 
 
 def redeem_code(settings: GraphSettings, code: str, redirect_uri: str) -> str:
     """The refresh token Entra ID gives for the authorization code the browser brought back."""
-    app, http = _consent_app(settings)
+    app = application(settings)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # see authorization_url
@@ -173,8 +170,6 @@ def redeem_code(settings: GraphSettings, code: str, redirect_uri: str) -> str:
                                                              redirect_uri=redirect_uri)
     except requests.RequestException as exc:
         raise ConnectionFailed(f"Entra ID could not be reached: {exc}") from None
-    finally:
-        http.close()
     if "refresh_token" not in result:
         description = str(result.get("error_description") or result.get("error") or "no refresh token")
         raise AuthenticationFailed(f"Entra ID did not accept the consent ({description.splitlines()[0]})",

@@ -67,7 +67,6 @@ class GraphClient:
 
     def close(self) -> None:
         self._http.close()
-        self.tokens.close()
 
     # --- single requests ---------------------------------------------------------------------------
     def request(self, method: str, url: str, what: str, *, json_body: Any = None, content: bytes | None = None,
