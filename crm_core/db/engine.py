@@ -18,6 +18,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
@@ -33,6 +34,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    # SQLAlchemy emits BEGIN itself (_sqlite_begin), not pysqlite, whose implicit BEGIN comes late and deferred.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE: a transaction takes the write lock when it begins, waiting (the 30 s timeout) for another
+    # writer to finish. A deferred one that read first and writes after another connection committed (a
+    # webhook beside a sync) fails at once with "database is locked": WAL cannot upgrade its stale snapshot.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
