@@ -168,6 +168,9 @@ def _register_core() -> None:
                         states=ACTIVE_INACTIVE))
     register(EntitySpec("mailbox", "mailboxes", m.Mailbox, ownership="unit", unit_column="business_unit_id",
                         self_column="user_id"))
+    # Calendar sync (issue 6): a calendar is its user's, in his business unit, as his mailbox is.
+    register(EntitySpec("calendar", "calendars", m.Calendar, ownership="unit", unit_column="business_unit_id",
+                        self_column="user_id"))
     # Mail tracking: messages the pipeline could not read, with their raw bytes; administrators read them.
     register(EntitySpec("mail_quarantine", "quarantine", m.MailQuarantine, ownership="org", display_column="reason"))
     # Email-to-case: automatic record creation rules on queue mailboxes, kept by administrators.

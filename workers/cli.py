@@ -8,6 +8,7 @@ from rich.console import Console
 
 from crm_core.errors import CrmError
 from crm_core.settings import Settings
+from workers.cli_calendar import calendar_app
 from workers.cli_mail import mail_app
 from workers.cli_mailbox import mailbox_app
 
@@ -23,6 +24,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
 app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(mail_app, name="mail")
+app.add_typer(calendar_app, name="calendar")
 
 console = Console()
 err = Console(stderr=True)

@@ -21,6 +21,9 @@ def mail_import(
 ) -> None:
     """Track every message of a Maildir or mbox as if the mailbox had synced it, with a progress bar and a
     summary. Running it again imports nothing twice."""
+    from dataclasses import replace
+
+    from calendar_sync.meetings.incoming import apply_meeting_mail
     from crm_core.services.mailboxes import find_mailbox
     from mailbridge.errors import MailError
     from mailbridge.tracking import TrackingOptions, import_local
@@ -31,7 +34,8 @@ def mail_import(
             mailbox_id = find_mailbox(uow.session, mailbox).id
         try:
             with tracking_progress(console) as progress:
-                options = TrackingOptions.from_settings(settings)
+                # Meeting mail updates appointments: calendar_sync's hook, plugged in here (mailbridge cannot).
+                options = replace(TrackingOptions.from_settings(settings), meeting_mail=apply_meeting_mail)
                 summary = import_local(factory, mailbox_id, path, options, progress=progress)
         except MailError as exc:
             raise fail(exc) from None

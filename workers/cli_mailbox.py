@@ -256,6 +256,9 @@ def mailbox_test(
 def mailbox_sync(name: Annotated[str, typer.Argument(help="The mailbox's name or email address.")]) -> None:
     """One pass over the mailbox's folders: new mail tracked, with a progress bar and a summary. Safe to stop
     at any moment and run again: nothing is lost, nothing is tracked twice."""
+    from dataclasses import replace
+
+    from calendar_sync.meetings.incoming import apply_meeting_mail
     from crm_core.services.mailboxes import find_mailbox
     from mailbridge.errors import MailError
     from mailbridge.tracking import TrackingOptions, sync_mailbox
@@ -266,7 +269,9 @@ def mailbox_sync(name: Annotated[str, typer.Argument(help="The mailbox's name or
             mailbox_id = find_mailbox(uow.session, name).id
         try:
             with tracking_progress(console) as progress:
-                summary = sync_mailbox(factory, mailbox_id, TrackingOptions.from_settings(settings), progress=progress)
+                # Meeting mail updates appointments: calendar_sync's hook, plugged in here (mailbridge cannot).
+                options = replace(TrackingOptions.from_settings(settings), meeting_mail=apply_meeting_mail)
+                summary = sync_mailbox(factory, mailbox_id, options, progress=progress)
         except MailError as exc:
             raise fail(exc) from None
     print_summary(console, summary)

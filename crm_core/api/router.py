@@ -9,6 +9,7 @@ from crm_core.api.deps import CallerDep
 from crm_core.api.resource import Resource, build_router
 from crm_core.api.routes import (
     activities,
+    calendars,
     case_creation_rules,
     catalog,
     contracts,
@@ -37,7 +38,7 @@ def resources() -> list[Resource]:
     return [*customers.RESOURCES, *security.RESOURCES, *activities.RESOURCES, *sales.RESOURCES, *service.RESOURCES,
             *catalog.RESOURCES, *sales_documents.RESOURCES, *marketing.RESOURCES,
             *service_catalog.RESOURCES, *service_levels.RESOURCES, *contracts.RESOURCES,
-            *mailboxes.RESOURCES]
+            *mailboxes.RESOURCES, *calendars.RESOURCES]
 
 
 def api_router() -> APIRouter:

@@ -18,6 +18,7 @@ from crm_core.models.activities import (
 )
 from crm_core.models.audit import AuditEntry
 from crm_core.models.autonumber import AutoNumberCounter
+from crm_core.models.calendars import Calendar, CalendarConflict, CalendarQuarantine, CalendarSyncItem
 from crm_core.models.case_creation_rules import CaseCreationRule, CaseCreationRuleItem, CaseRuleDecision
 from crm_core.models.cases import Case, CaseResolution
 from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, UnitGroup
@@ -99,6 +100,7 @@ __all__ += ["KnowledgeArticle", "Resource", "ResourceGroup", "Service", "Site", 
 __all__ += ["BusinessCalendar", "BusinessHours", "CalendarClosure", "Contract", "ContractLine", "ContractTemplate",
             "Sla", "SlaItem", "SlaKpiInstance"]  # service: business hours, service levels, contracts
 __all__ += ["EmailServerProfile", "Mailbox"]  # mail: server profiles and mailboxes
+__all__ += ["Calendar", "CalendarConflict", "CalendarQuarantine", "CalendarSyncItem"]  # calendar sync
 __all__ += ["EmailAttachment", "FolderCheckpoint", "MailBlob", "MailQuarantine", "MailSighting",
             "TrackedMessage"]  # mail: tracking
 __all__ += ["CaseCreationRule", "CaseCreationRuleItem", "CaseRuleDecision"]  # mail: email-to-case rules

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, SmallInteger, String, Text, case
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, case
 from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column, relationship
 
 from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check
@@ -144,7 +144,17 @@ class Appointment(Activity):
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
     location: Mapped[str | None] = mapped_column(String(200))
     is_all_day: Mapped[bool] = mapped_column(Boolean, default=False)
-    global_object_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    global_object_id: Mapped[str | None] = mapped_column(String(300), index=True)  # the iCalendar UID
+    # An exception of a series (instance_type_code 3, series_id the master): the original start of the
+    # occurrence it replaces (iCalendar's RECURRENCE-ID), in UTC, or the wall time when the series floats.
+    recurrence_id: Mapped[datetime | None]
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA zone the times were given in
+    is_floating: Mapped[bool] = mapped_column(Boolean, default=False)  # wall times: UTC columns hold them as is
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0)  # iTIP: newer by SEQUENCE, then DTSTAMP
+    ical_dtstamp: Mapped[datetime | None]
+    # The last iCalendar object seen for it (from a calendar or meeting mail), so that writing it back keeps
+    # what the CRM does not model (alarms, X- properties, conference links).
+    ical_source: Mapped[str | None] = mapped_column(Text)
 
 
 class RecurringAppointment(Activity):
@@ -160,6 +170,13 @@ class RecurringAppointment(Activity):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     pattern_start: Mapped[date | None]
     pattern_end: Mapped[date | None]
+    # Extra and removed occurrences (RDATE, EXDATE; Dynamics' deletedexceptionslist) as ISO 8601 starts.
+    rdates: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    exdates: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    is_floating: Mapped[bool] = mapped_column(Boolean, default=False)
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    ical_dtstamp: Mapped[datetime | None]
+    ical_source: Mapped[str | None] = mapped_column(Text)
 
 
 class Letter(Activity):

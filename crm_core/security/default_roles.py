@@ -23,6 +23,7 @@ CUSTOMER_ENTITIES += ("contract",)  # service: user-owned contracts
 ADMIN_ENTITIES += ("email_server_profile", "mailbox")  # mail: configured by admins
 ADMIN_ENTITIES += ("mail_quarantine",)  # mail tracking: unreadable messages, read by admins
 ADMIN_ENTITIES += ("case_creation_rule",)  # email-to-case: automatic record creation rules, kept by admins
+ADMIN_ENTITIES += ("calendar",)  # calendar sync: every user's calendars, for admins
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -48,6 +49,8 @@ _DIRECTORY_READ.update({(e, "read"): ORG for e in (  # service: scheduling recor
 _DIRECTORY_READ.update({(e, "read"): ORG for e in ("business_calendar", "sla", "contract_template")})  # service
 # Mail: a user reads and changes the options of his own mailbox (user_id is "mine"), nobody else's.
 _DIRECTORY_READ.update({("mailbox", "read"): USER, ("mailbox", "write"): USER})
+# Calendars: a user connects, changes and removes his own (user_id is "mine"), as Outlook's accounts are his.
+_DIRECTORY_READ.update({("calendar", p.value): USER for p in (P.READ, P.CREATE, P.WRITE, P.DELETE)})
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Administrator": ("Every privilege on every entity, organisation-wide.",

@@ -5,6 +5,7 @@ the envelope; the subject carries the tracking token once; the Message-ID is the
 the copy in Sent and every reply find the activity); a reply names what it answers (In-Reply-To and
 References); bodies are the activity's text and HTML, and its attachments go along."""
 
+import re
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -17,6 +18,7 @@ from crm_core.db.types import utcnow
 from crm_core.models import Email, EmailAttachment, MailBlob, Mailbox
 from mailbridge.message import TrackingTokens
 
+_METHOD = re.compile(rb"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
 _HEADER_OF = {PARTY_ROLES["to"]: "To", PARTY_ROLES["cc"]: "Cc"}
 BCC = PARTY_ROLES["bcc"]
 
@@ -48,8 +50,19 @@ def compose(session: Session, email: Email, mailbox: Mailbox, tokens: TrackingTo
     message.set_content(email.body_text or "")
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html")
-    for attachment in session.scalars(select(EmailAttachment).where(EmailAttachment.email_id == email.id,
-                                                                    EmailAttachment.too_large.is_(False))):
+    attachments = list(session.scalars(select(EmailAttachment).where(EmailAttachment.email_id == email.id,
+                                                                     EmailAttachment.too_large.is_(False))))
+    # iMIP (RFC 6047): an iTIP message goes as an alternative of the body, text/calendar with its METHOD as the
+    # `method` parameter, which calendar programs act on (before the attachments, which make the mail mixed).
+    for attachment in attachments:
+        blob = session.get(MailBlob, attachment.sha256) if attachment.content_type == "text/calendar" else None
+        method = _itip_method(blob.content) if blob is not None else None
+        if blob is not None and method is not None:
+            message.add_alternative(blob.content.decode("utf-8", errors="replace"), subtype="calendar",
+                                    params={"method": method})
+            attachments.remove(attachment)
+            break
+    for attachment in attachments:
         blob = session.get(MailBlob, attachment.sha256)
         if blob is None:
             continue
@@ -57,3 +70,9 @@ def compose(session: Session, email: Email, mailbox: Mailbox, tokens: TrackingTo
         message.add_attachment(blob.content, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=attachment.filename or "attachment")
     return message, envelope
+
+
+def _itip_method(content: bytes) -> str | None:
+    """The METHOD of an iCalendar object (REQUEST, CANCEL...), None for a plain .ics file."""
+    found = _METHOD.search(content)
+    return found.group(1).decode().upper() if found else None

@@ -5,13 +5,22 @@ whole addresses ("ceo@example.com") or domains ("example.com", "@example.com"); 
 subdomains, so "example.com" covers "mail.example.com"."""
 
 import ssl
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sqlalchemy.orm import Session
+
 from crm_core.settings import Settings
-from mailbridge.message import NormaliseOptions, TrackingTokens
+from mailbridge.message import NormalisedMessage, NormaliseOptions, TrackingTokens
+from mailbridge.tracking.context import MailboxContext
 
 PartyMatching = Literal["best", "all"]
+# Meeting mail (iTIP over iMIP): called with (session, mailbox, message, email activity id) for a newly tracked
+# mail holding a text/calendar part. mailbridge must not import calendar_sync (ARCHITECTURE.md), so the
+# composition root (workers) plugs calendar_sync.meetings.incoming.apply_meeting_mail in here.
+MeetingMailHook = Callable[[Session, MailboxContext, NormalisedMessage, uuid.UUID], None]
 
 
 def _block_entry(entry: str) -> str:
@@ -38,6 +47,8 @@ class TrackingOptions:
     # For the IMAP connection: a timeout, and an SSL context for servers with a private CA (tests).
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    # See MeetingMailHook; None: text/calendar parts are kept as attachments and nothing more.
+    meeting_mail: MeetingMailHook | None = field(default=None, repr=False, compare=False)
     _blocked: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

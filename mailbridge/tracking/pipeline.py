@@ -152,6 +152,12 @@ def _track(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, message: Norm
     _sighting(session, ctx, item, tracked, lookups, rows)
     assert tracked.email_id is not None
     case_rules.run_case_rules(uow, ctx, message, tracked.email_id, options, now)  # email-to-case, queue mailboxes
+    if options.meeting_mail is not None and any(a.content_type == "text/calendar" for a in message.attachments):
+        # Meeting mail (REQUEST/REPLY/CANCEL) updates the CRM's appointments, after the case rules so that it sees
+        # the email's final regarding; the hook reads the email row, so a batch writes out its rows first.
+        if rows is not None:
+            rows.write(session)
+        options.meeting_mail(session, ctx, message, tracked.email_id)
     return Outcome("tracked", email_id=tracked.email_id)
 
 

@@ -47,6 +47,8 @@ def response_error(status: int, payload: Any, what: str, retry_after: float | No
         return MailError(f"{detail}: no such mailbox in the tenant", reason="mailbox_not_found")
     if status == 404:
         return FolderMissing(detail) if "folder" in what else MailError(detail, reason="not_found")
+    if status == 412:  # an If-Match that no longer holds: the item changed since it was read
+        return MailError(f"{detail}: it changed since it was read", reason="precondition_failed")
     if status == 410:
         return CursorInvalid(f"{detail}: the sync state expired; the folder is read again")
     if status in (429, 503, 504):

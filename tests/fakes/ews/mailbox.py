@@ -28,7 +28,8 @@ from typing import Any
 DISTINGUISHED = {"root": ("Root", None), "msgfolderroot": ("Top of Information Store", "root"),
                  "inbox": ("Inbox", "msgfolderroot"), "sentitems": ("Sent Items", "msgfolderroot"),
                  "drafts": ("Drafts", "msgfolderroot"), "deleteditems": ("Deleted Items", "msgfolderroot"),
-                 "junkemail": ("Junk Email", "msgfolderroot"), "outbox": ("Outbox", "msgfolderroot")}
+                 "junkemail": ("Junk Email", "msgfolderroot"), "outbox": ("Outbox", "msgfolderroot"),
+                 "calendar": ("Calendar", "msgfolderroot")}
 ANSWERED_VERBS = (102, 103)  # PidTagLastVerbExecuted: reply to sender, reply to all (104 is forward)
 
 
@@ -59,6 +60,7 @@ class FakeItem:
     created_seq: int = 0
     changed_seq: int = 0
     content_seq: int = 0  # the last change of anything but the read state
+    appointment: Any = None  # a calendar item's state (tests/fakes/ews/calendar.py); None for a message
 
     @property
     def answered(self) -> bool:
@@ -218,6 +220,23 @@ class FakeMailbox:
                                   received=received or _date_of(raw))
             return item.id
 
+    def add_item(self, folder: str, *, item_class: str, subject: str, appointment: Any = None) -> str:
+        """Files an item that is not a message (a calendar item: `appointment` holds its state); returns its id."""
+        with self.lock:
+            item = self._new_item(self.folder(folder), b"", is_read=True, item_class=item_class,
+                                  appointment=appointment)
+            item.subject = subject
+            return item.id
+
+    def touch(self, item_id: str) -> str:
+        """Records an edit of an item's properties (a calendar item's): a new change key, an Update to a sync.
+        Returns the new change key."""
+        with self.lock:
+            item = self.item(item_id)
+            item.changed_seq = item.content_seq = self._next()
+            item.change_key = make_id("DwAAABYAAAA", 21)
+            return item.change_key
+
     def item(self, item_id: str) -> FakeItem:
         with self.lock:
             try:
@@ -260,7 +279,9 @@ class FakeMailbox:
             self.delete(item_id)
             moved = self._new_item(target, item.raw, is_read=item.is_read, flagged=item.flagged,
                                    categories=list(item.categories), last_verb=item.last_verb,
-                                   received=item.received, item_class=item.item_class)
+                                   received=item.received, item_class=item.item_class,
+                                   appointment=item.appointment)
+            moved.subject = item.subject
             return moved.id
 
     def messages(self, folder: str) -> list[FakeItem]:

@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.ews import folders, items, ntlm
+from tests.fakes.ews import calendar_ops, folders, items, ntlm
 from tests.fakes.ews.folders import Call
 from tests.fakes.ews.mailbox import FakeMailbox
 from tests.fakes.ews.ntlm import NtlmConnection, NtlmUsers
@@ -38,9 +38,10 @@ from tests.mailbridge.tls import TestCertificate
 
 OPERATIONS: dict[str, Callable[[Call], bytes]] = {
     "GetFolder": folders.get_folder, "FindFolder": folders.find_folder, "ConvertId": folders.convert_id,
-    "SyncFolderItems": items.sync_folder_items, "GetItem": items.get_item, "UpdateItem": items.update_item,
-    "CreateItem": items.create_item,
-}
+    "SyncFolderItems": items.sync_folder_items, "GetItem": calendar_ops.get_item,
+    "UpdateItem": calendar_ops.update_item, "CreateItem": calendar_ops.create_item,
+    "DeleteItem": calendar_ops.delete_item, "FindItem": calendar_ops.find_item,
+}  # calendar_ops hands a request that concerns no calendar item on to items.py
 XML_TYPE = "text/xml; charset=utf-8"
 
 
@@ -69,6 +70,7 @@ class EwsFake:
         self.certificate = certificate
         self.mailboxes: dict[str, FakeMailbox] = {}
         self.requests: list[str] = []
+        self.bodies: list[bytes] = []  # each EWS request's body, in the order of `requests`
         self.delay = 0.0  # seconds every EWS answer waits (a slow server, for timeouts)
         self.port = 0
         self._busy: list[tuple[str, int | None]] = []  # (operation or "*", back-off) per throttled request
@@ -142,6 +144,7 @@ class EwsFake:
         with self.lock:
             operation = request.operation if isinstance(request, Request) else "?"
             self.requests.append(operation)
+            self.bodies.append(body)
             if _take(self._drops, lambda wanted: wanted in ("*", operation)) is not None:
                 return None
             delay = self.delay

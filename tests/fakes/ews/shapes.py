@@ -76,6 +76,8 @@ def _time(value: dt.datetime) -> str:
 
 
 def item_node(item: FakeItem, shape: Shape) -> Node:
+    if item.appointment is not None:  # a calendar item writes itself (calendar.py)
+        return item.appointment.node(item, shape)
     fields = shape.item_fields()
     node = Node("t:Message")
     if "item:MimeContent" in fields:
@@ -129,7 +131,7 @@ def folder_node(box: FakeMailbox, folder: FakeFolder, shape: Shape) -> Node:
     if "folder:ParentFolderId" in fields and folder.parent_id:
         node.child("t:ParentFolderId", Id=folder.parent_id, ChangeKey="AQAAAA==")
     if "folder:FolderClass" in fields:
-        node.child("t:FolderClass", "IPF.Note")
+        node.child("t:FolderClass", "IPF.Appointment" if folder.distinguished == "calendar" else "IPF.Note")
     if "folder:DisplayName" in fields:
         node.child("t:DisplayName", folder.name)
     items = [i for i in box.items.values() if i.folder_id == folder.id]

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from tests.fakes.graph import batch, mail_api
+from tests.fakes.graph import batch, events, mail_api
 from tests.fakes.graph.delta import DeltaTokens
 from tests.fakes.graph.entra import Principal, Tenant
 from tests.fakes.graph.faults import Faults, Limits, concurrency_error
@@ -134,9 +134,11 @@ class Dispatcher:
                 return json_reply(200, {"@odata.context": f"{self.graph_url}/$metadata#users/$entity",
                                         "id": box.user_id, "displayName": box.display_name, "mail": box.address,
                                         "userPrincipalName": box.address})
+            call = mail_api.Call(method, rest, params, headers, body, principal, box, user_path, self.graph_url)
             with self.lock:
-                return mail_api.handle(mail_api.Call(method, rest, params, headers, body, principal, box, user_path,
-                                                     self.graph_url), self.delta)
+                if rest and rest[0].lower() in events.ROOTS:  # the calendar (tests/fakes/graph/events.py)
+                    return events.handle(call)
+                return mail_api.handle(call, self.delta)
         finally:
             if held is None:
                 self.limits.release([key])

@@ -1,0 +1,118 @@
+"""The CRM's side of a calendar's sync: the calendar user's appointments and recurring appointments (and those
+this calendar's status links to) as a CalendarStore, so the engine syncs the CRM with a server exactly as it
+syncs two servers.
+
+An href is the id of the appointment or the series' master. Deleting cancels (the appointment and its history
+stay; a canceled one is gone from the listing). A meeting already in the CRM under the same UID (another
+user's calendar brought it) is linked rather than copied, and only the organizer's copy rewrites a meeting:
+an attendee's copy brings only that attendee's answer. Nothing here commits: the engine's runner commits each
+action with its status row."""
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from calendar_sync.appointments.attendance import is_organizer_copy, refresh_attendance
+from calendar_sync.appointments.events import CANCELED
+from calendar_sync.appointments.from_ical import Record, write_item
+from calendar_sync.appointments.lookup import find_meeting
+from calendar_sync.appointments.parties import Records, item_addresses, resolve
+from calendar_sync.appointments.relevance import concerns_crm, is_tracked
+from calendar_sync.appointments.to_ical import render
+from calendar_sync.appointments.versions import versions
+from calendar_sync.errors import NotFound, PreconditionFailed
+from calendar_sync.items import CalendarItem
+from calendar_sync.stores.base import ListingChanges
+from crm_core.models import Activity, Appointment, RecurringAppointment
+from crm_core.models.calendars import Calendar, CalendarSyncItem
+
+_TYPES = ("appointment", "recurring_appointment")
+
+
+class CrmCalendarStore(ListingChanges):
+    read_only = False
+
+    def __init__(self, session: Session, calendar: Calendar) -> None:
+        self.session = session
+        self.calendar = calendar
+        # The addresses of server objects the incoming filter resolved, by content hash, so that writing the
+        # same object a moment later does not look them up again (one lookup per object, not two).
+        self._resolved: dict[str, Records] = {}
+
+    def concerns(self, item: CalendarItem) -> bool:
+        """Whether a server object the CRM has not seen concerns it, by the calendar's incoming filter."""
+        found = None
+        if self.calendar.incoming_filter == "known_attendees" and not is_tracked(self.calendar, item):
+            found = self._resolved[item.hash] = resolve(self.session, item_addresses(item))
+        return concerns_crm(self.session, self.calendar, item, found)
+
+    def _write(self, item: CalendarItem, record: Record | None = None) -> Record:
+        return write_item(self.session, self.calendar, item, record, self._resolved.pop(item.hash, None))
+
+    def _listed(self) -> Select[Any]:
+        linked = select(CalendarSyncItem.activity_id).where(
+            CalendarSyncItem.calendar_id == self.calendar.id, CalendarSyncItem.activity_id.is_not(None))
+        return select(Activity.id).where(
+            Activity.activity_type.in_(_TYPES), Activity.instance_type_code.in_((0, 1)),
+            Activity.statecode != CANCELED[0],
+            or_(Activity.owning_user_id == self.calendar.user_id, Activity.id.in_(linked)))
+
+    def list(self) -> Iterator[tuple[str, str]]:
+        return iter(sorted((str(i), etag) for i, etag in versions(self.session, self._listed()).items()))
+
+    def is_organizer_copy(self, item: CalendarItem) -> bool:
+        return is_organizer_copy(self.calendar, item)
+
+    def get(self, href: str) -> tuple[CalendarItem, str]:
+        record = self._record(href)
+        item = render(self.session, record)  # may give it a UID, which changes its version: read that after
+        return item, self._etag(record)
+
+    def upload(self, item: CalendarItem) -> tuple[str, str]:
+        record = find_meeting(self.session, item.uid)
+        if record is None:
+            record = self._write(item)
+        elif self.is_organizer_copy(item):
+            self._write(item, record)
+        else:
+            refresh_attendance(self.session, self.calendar, record, item)
+        return str(record.id), self._etag(record)
+
+    def update(self, href: str, item: CalendarItem, etag: str) -> str:
+        record = self._record(href)
+        self._check(record, etag)
+        if self.is_organizer_copy(item):
+            self._write(item, record)
+        else:
+            refresh_attendance(self.session, self.calendar, record, item)
+        return self._etag(record)
+
+    def delete(self, href: str, etag: str) -> None:
+        record = self._record(href)
+        self._check(record, etag)
+        record.statecode, record.statuscode = CANCELED
+        self.session.flush()
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _record(self, href: str) -> Record:
+        try:
+            record_id = uuid.UUID(href)
+        except ValueError:
+            raise NotFound(f"{href} is not an appointment of the CRM") from None
+        record = self.session.get(Activity, record_id)
+        if not isinstance(record, Appointment | RecurringAppointment) or record.instance_type_code not in (0, 1):
+            raise NotFound(f"no appointment {href}")
+        if record.statecode == CANCELED[0]:
+            raise NotFound(f"appointment {href} is canceled")
+        return record
+
+    def _etag(self, record: Record) -> str:
+        self.session.flush()
+        return versions(self.session, select(Activity.id).where(Activity.id == record.id))[record.id]
+
+    def _check(self, record: Record, etag: str) -> None:
+        if self._etag(record) != etag:
+            raise PreconditionFailed(f"appointment {record.id} changed since it was read")

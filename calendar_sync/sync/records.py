@@ -1,0 +1,66 @@
+"""The engine's status book and journal kept in the database (calendar_sync_items, calendar_conflicts,
+calendar_quarantine), in the runner's session: each action's status row is committed with the action's own
+writes, so the CRM side and the status can never disagree after a crash."""
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from calendar_sync.items import CalendarItem
+from calendar_sync.sync.status import Side, Status
+from crm_core.models.calendars import CalendarConflict, CalendarQuarantine, CalendarSyncItem
+
+
+class DbStatusBook:
+    def __init__(self, session: Session, calendar_id: uuid.UUID) -> None:
+        self.session = session
+        self.calendar_id = calendar_id
+
+    def load(self) -> dict[str, Status]:
+        rows = self.session.scalars(select(CalendarSyncItem).where(CalendarSyncItem.calendar_id == self.calendar_id))
+        return {row.uid: _status(row) for row in rows}
+
+    def save(self, status: Status) -> None:
+        row = self.session.scalar(select(CalendarSyncItem).where(
+            CalendarSyncItem.calendar_id == self.calendar_id, CalendarSyncItem.uid == status.uid))
+        if row is None:
+            row = CalendarSyncItem(calendar_id=self.calendar_id, uid=status.uid)
+            self.session.add(row)
+        crm, remote = status.crm, status.remote
+        row.activity_id = uuid.UUID(crm.href) if crm is not None else None
+        row.crm_etag = crm.etag if crm is not None else None
+        row.crm_hash = crm.hash if crm is not None else None
+        row.remote_href = remote.href if remote is not None else None
+        row.remote_etag = remote.etag if remote is not None else None
+        row.remote_hash = remote.hash if remote is not None else None
+        row.ignored = status.ignored
+        self.session.flush()
+
+    def forget(self, uid: str) -> None:
+        self.session.execute(delete(CalendarSyncItem).where(
+            CalendarSyncItem.calendar_id == self.calendar_id, CalendarSyncItem.uid == uid))
+
+
+def _status(row: CalendarSyncItem) -> Status:
+    crm = Side(str(row.activity_id), row.crm_etag or "", row.crm_hash) if row.activity_id is not None else None
+    remote = Side(row.remote_href, row.remote_etag or "", row.remote_hash) if row.remote_href is not None else None
+    return Status(row.uid, crm, remote, row.ignored)
+
+
+class DbJournal:
+    def __init__(self, session: Session, calendar_id: uuid.UUID) -> None:
+        self.session = session
+        self.calendar_id = calendar_id
+
+    def conflict(self, uid: str, policy: str, winner: str, crm: CalendarItem, remote: CalendarItem) -> None:
+        activity_id = self.session.scalar(select(CalendarSyncItem.activity_id).where(
+            CalendarSyncItem.calendar_id == self.calendar_id, CalendarSyncItem.uid == uid))
+        self.session.add(CalendarConflict(
+            calendar_id=self.calendar_id, uid=uid, activity_id=activity_id, policy=policy,
+            winner="crm" if winner == "crm" else "server", crm_version=crm.raw, server_version=remote.raw))
+
+    def quarantine(self, side: str, href: str, etag: str, raw: str, reason: str, message: str) -> None:
+        self.session.add(CalendarQuarantine(
+            calendar_id=self.calendar_id, source=href if side == "remote" else f"crm:{href}", etag=etag,
+            raw=raw.encode("utf-8", "surrogateescape"), reason=reason, message=message))
