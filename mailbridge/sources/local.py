@@ -14,6 +14,7 @@ dedupe downstream recognises)."""
 
 import hashlib
 import mailbox
+import re
 from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,19 @@ class LocalItem:
 
 
 Scan = Iterator[tuple[str, bytes | None]]  # every message of a folder: its key, and its bytes unless skipped
+
+
+_UNIQUE = re.compile(r"(?P<seconds>\d+)\.(?:[^.]*?M(?P<usec>\d+))?")
+
+
+def delivery_order(name: str) -> tuple[int, int, str]:
+    """A Maildir unique name's sort key: delivery time, then the name. The names (`1795520342.M10139P16620Q87.host`,
+    or the older `time.pid.host`) do not sort as strings: microseconds are not zero-padded, so M10139 would come
+    before M9000 of the same second, and a reply could be read before the mail it answers."""
+    match = _UNIQUE.match(name)
+    if match is None:
+        return (2**63, 0, name)  # not a delivery agent's name: after the others, by name
+    return (int(match["seconds"]), int(match["usec"] or 0), name)
 
 
 class MaildirStore:
@@ -60,10 +74,10 @@ class MaildirStore:
         return sum(len(self._folder(name)) for name in ([folder] if folder is not None else self.folder_names()))
 
     def scan(self, folder: str, skip: Container[str] = ()) -> Scan:
-        """Every message of `folder` in key order, with its bytes unless its key is in `skip` (then None)."""
+        """Every message of `folder` in delivery order, with its bytes unless its key is in `skip` (then None)."""
         box = self._folder(folder)
         prefix = "maildir:" if folder == TOP else f"maildir:{folder}/"
-        for name in sorted(box.keys()):
+        for name in sorted(box.keys(), key=delivery_order):
             key = prefix + name
             if key in skip:
                 yield key, None

@@ -45,6 +45,25 @@ def test_a_maildir_imports_once(client, admin: TestUser, org: OrgBuilder, sessio
     assert len(emails(client, rep)) == 2
 
 
+def test_a_maildir_is_read_in_delivery_order_so_a_reply_finds_its_thread(client, admin: TestUser, org: OrgBuilder,
+                                                                          session_factory, tmp_path: Path) -> None:
+    """Delivery agents name files `seconds.M<microseconds>P<pid>Q<n>.host`, microseconds not zero-padded: as
+    strings, the reply delivered at .010139 s sorts before the question delivered at .009 s of the same second."""
+    box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
+    path = maildir(tmp_path / "M", {})
+    question = mail(sender="jane@customer.example", to=rep.email, subject="Question", message_id="<q@c.example>")
+    reply = mail(sender="jane@customer.example", to=rep.email, subject="Re: Question",
+                 headers={"In-Reply-To": "<q@c.example>"})
+    for name, raw in (("1795520342.M9000P16620Q1.mx", question), ("1795520342.M10139P16620Q2.mx", reply)):
+        (path / "new" / name).write_bytes(raw)
+
+    import_local(session_factory, box_id, path, TrackingOptions(parse_workers=0))
+
+    subjects = {e["subject"]: e for e in emails(client, rep)}
+    tracked = {t.correlated_email_id for t in session_factory().scalars(select(TrackedMessage))}
+    assert uuid.UUID(subjects["Question"]["id"]) in tracked  # the reply was correlated with the question
+
+
 def test_dedupe_tells_a_reused_message_id_from_a_rewritten_one(client, admin: TestUser, org: OrgBuilder,
                                                               session_factory, tmp_path: Path) -> None:
     box_id, rep = local_mailbox(client, admin, org, session_factory, incoming_filter="all")
