@@ -45,6 +45,7 @@ from crm_core.models.marketing import (
     QuickCampaignFailure,
 )
 from crm_core.models.queues import Queue, QueueItem, RoutingRule, RoutingRuleItem
+from crm_core.models.resource_calendars import ResourceBooking, ResourceCalendarException, ResourceWorkHours
 from crm_core.models.sales import (
     Competitor,
     Opportunity,
@@ -95,6 +96,7 @@ __all__ += ["Campaign", "CampaignList", "CampaignResponseConversion", "Marketing
             "QuickCampaign", "QuickCampaignFailure"]  # marketing: lists, campaigns, quick campaigns
 __all__ += ["AutoNumberCounter", "Invoice", "InvoiceLine", "Order", "OrderLine", "PriceList", "PriceListItem",
             "Product", "Quote", "QuoteLine", "Unit", "UnitGroup"]  # sales: catalogue, quotes, orders, invoices
+__all__ += ["ResourceBooking", "ResourceCalendarException", "ResourceWorkHours"]
 __all__ += ["KnowledgeArticle", "Resource", "ResourceGroup", "Service", "Site", "knowledge_article_cases",
             "resource_group_groups", "resource_group_resources"]  # service: knowledge, scheduling records
 __all__ += ["BusinessCalendar", "BusinessHours", "CalendarClosure", "Contract", "ContractLine", "ContractTemplate",

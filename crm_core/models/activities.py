@@ -220,6 +220,10 @@ class ServiceActivity(Activity):
     __mapper_args__ = {"polymorphic_identity": "service_activity"}
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
     location: Mapped[str | None] = mapped_column(String(200))
+    # What was booked and where (Dynamics' serviceid, siteid); the resources are its "resource" parties and
+    # its time is held in resource_bookings while it is open or scheduled.
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id"), index=True)
+    site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id"))
 
 
 class CustomActivity(Activity):

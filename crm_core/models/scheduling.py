@@ -59,9 +59,14 @@ class Resource(RecordMixin, Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True)
     site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id"), index=True)
     business_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("business_units.id"), index=True)
-    capacity: Mapped[int | None] = mapped_column(Integer)  # facilities: how many people the room takes
+    # Facilities: how many bookings the room holds at once (a training room for three classes); a user or a
+    # piece of equipment holds one.
+    capacity: Mapped[int | None] = mapped_column(Integer)
     time_zone: Mapped[str | None] = mapped_column(String(64))  # None: the site's
     description: Mapped[str | None] = mapped_column(Text)
+    # Where its bookings are published (a room's mailbox calendar, a CalDAV calendar); a user resource without
+    # one publishes to its user's synced calendars.
+    calendar_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calendars.id", ondelete="SET NULL"))
 
     __table_args__ = (
         CheckConstraint("kind IN ('user', 'equipment', 'facility')", name="kind"),

@@ -37,6 +37,9 @@ class BusinessCalendar(RecordMixin, Base):
     kind: Mapped[str] = mapped_column(String(20), default="customer_service")
     time_zone: Mapped[str] = mapped_column(String(64))
     holiday_calendar_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("business_calendars.id"))
+    # The organisation's business closures (Dynamics' organization.businessclosurecalendarid): a holiday
+    # schedule every resource observes. At most one calendar is it.
+    is_business_closures: Mapped[bool] = mapped_column(Boolean, default=False)
 
     hours: Mapped[list["BusinessHours"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin",
@@ -49,6 +52,9 @@ class BusinessCalendar(RecordMixin, Base):
     __table_args__ = (
         CheckConstraint("kind IN ('customer_service', 'holiday_schedule')", name="kind"),
         CheckConstraint("holiday_calendar_id IS NULL OR holiday_calendar_id <> id", name="not_itself"),
+        CheckConstraint("NOT is_business_closures OR kind = 'holiday_schedule'", name="closures_kind"),
+        Index("ux_business_calendars_business_closures", "is_business_closures", unique=True,
+              postgresql_where=text("is_business_closures"), sqlite_where=text("is_business_closures")),
     )
 
 
