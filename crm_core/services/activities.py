@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from crm_core.activity_catalogue import (
     BUILTIN,
@@ -28,7 +28,7 @@ from crm_core.email_addresses import normalize_field
 from crm_core.entities import entity
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.message_ids import normalise_message_id
-from crm_core.models import Activity, ActivityType, Email, Task
+from crm_core.models import Activity, ActivityType, Email, ResourceBooking, ServiceActivity, Task
 from crm_core.security.principal import Principal
 from crm_core.security.privileges import Privilege
 from crm_core.services import case_slas, listing, queues
@@ -105,6 +105,11 @@ class ActivityService(RecordService[Activity]):
 
     def _apply(self, record: Activity, values: dict[str, Any], creating: bool) -> None:
         kind, definition = self._kind_of(record)
+        moved = {"scheduled_start", "scheduled_end", "parties"} & set(values)
+        if isinstance(record, ServiceActivity) and record.service_id is not None and not creating and moved:
+            raise ValidationFailed.field(sorted(moved)[0], "a booked service activity moves through POST "
+                                         f"/api/v1/service-activities/{record.id}/reschedule, which checks that "
+                                         "its resources are free")
         values = dict(values)
         column_limits.check_values(type(record), values)
         for name in values:
@@ -191,6 +196,9 @@ class ActivityService(RecordService[Activity]):
         record.occurred_on = occurred_on(record, kind)
         if new_state in (COMPLETED, CANCELED):
             queues.remove_item(self.session, record)  # a closed activity waits in no queue
+        if new_state == CANCELED and isinstance(record, ServiceActivity):
+            # A canceled booking frees its resources; its resource parties stay, as the record of who it was.
+            self.session.execute(delete(ResourceBooking).where(ResourceBooking.activity_id == record.id))
         # An email queued for sending (Pending Send 6, Sending 7) has not reached the customer yet: the
         # sender answers the case when it really goes out (mailbridge.outgoing).
         queued = isinstance(record, Email) and new_status in (6, 7)
@@ -215,6 +223,9 @@ class ActivityService(RecordService[Activity]):
         kind, definition = self._kind_of(record)
         if record.statecode not in kind.states.closed:
             raise Conflict(f"this {self._label(record, definition)} is not completed or canceled")
+        if isinstance(record, ServiceActivity) and record.service_id is not None and record.statecode == CANCELED:
+            raise Conflict("a canceled booking is booked again, which checks its resources are still free: "
+                           f"POST /api/v1/service-activities/{record.id}/reschedule")
         return self.set_state(record_id, kind.initial_state, statuscode, action="reopen")
 
     # --- internals ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ requiredcount), optionally all on one site (`same_site`, Dynamics' samesite):
     {"group": "<resource group id>", "count": 1, "same_site": false}    members of a resource group
     {"resources": ["<resource id>", ...], "count": 1, "same_site": false}  listed resources
     {"rules": [<node>, ...], "count": -1, "same_site": true}            nested rules (a doctor AND a room)
+    {"case_owner": true, "count": 1, "same_site": false}                the user who handles the booking's case
 
 The stored form is normalised: ids as strings, `count` and `same_site` always present."""
 
@@ -20,7 +21,7 @@ from crm_core.errors import ValidationFailed
 ALL = -1
 MAX_DEPTH = 6
 MAX_NODES = 200
-_KINDS = ("group", "resources", "rules")
+_KINDS = ("group", "resources", "rules", "case_owner")
 
 
 def normalise(rule: Any, resource_exists: Callable[[uuid.UUID, str], None],
@@ -41,7 +42,7 @@ def _node(node: Any, field: str, depth: int, counter: list[int], resource_exists
         raise ValidationFailed.field(field, 'a node is an object such as {"group": "<id>", "count": 1}')
     kinds = [k for k in _KINDS if k in node]
     if len(kinds) != 1:
-        raise ValidationFailed.field(field, "a node has exactly one of group, resources or rules")
+        raise ValidationFailed.field(field, "a node has exactly one of group, resources, rules or case_owner")
     kind = kinds[0]
     unknown = set(node) - {kind, "count", "same_site"}
     if unknown:
@@ -53,7 +54,12 @@ def _node(node: Any, field: str, depth: int, counter: list[int], resource_exists
     if not isinstance(same_site, bool):
         raise ValidationFailed.field(f"{field}.same_site", "true or false")
     out: dict[str, Any] = {}
-    if kind == "group":
+    if kind == "case_owner":
+        if node["case_owner"] is not True or count != 1:
+            raise ValidationFailed.field(f"{field}.case_owner", 'write {"case_owner": true}: one resource, the '
+                                         "user who owns the case the booking is for")
+        out["case_owner"] = True
+    elif kind == "group":
         group_id = _uuid(node["group"], f"{field}.group")
         group_exists(group_id, f"{field}.group")
         out["group"] = str(group_id)

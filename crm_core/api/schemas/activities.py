@@ -147,6 +147,8 @@ def activity_out(record: Any) -> dict[str, Any]:
         out.update({name: getattr(record, name) for name in _MEETING_OUT})
     if kind.code == "email":
         out.update({name: getattr(record, name) for name in _EMAIL_OUT})
+    if kind.code == "service_activity":
+        out.update({name: getattr(record, name) for name in ("service_id", "site_id")})
     if kind.is_custom:
         out["custom_fields"] = record.custom_fields or {}
     return out
