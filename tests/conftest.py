@@ -20,6 +20,7 @@ from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.security import secrets
 from crm_core.security.secrets import Keyring
 from crm_core.settings import Settings
+from tests.live_server import live_server  # noqa: F401 - a fixture
 from tests.org import OrgBuilder, TestUser
 from tests.servers import missing
 
