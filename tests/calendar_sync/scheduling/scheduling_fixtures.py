@@ -21,6 +21,9 @@ def site(client: Any, admin: TestUser, name: str = "Paris", time_zone: str = "Eu
 
 
 def resource(client: Any, admin: TestUser, name: str, kind: str = "equipment", **extra: Any) -> dict[str, Any]:
+    """A resource in Paris's zone unless it has a site (whose zone it takes)."""
+    if "site_id" not in extra:
+        extra.setdefault("time_zone", "Europe/Paris")
     body = {"kind": kind, "name": name, **extra}
     return created(client, admin, "resources", {k: str(v) if k.endswith("_id") else v for k, v in body.items()})
 
