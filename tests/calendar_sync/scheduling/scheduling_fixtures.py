@@ -5,7 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.api import created
-from tests.org import TestUser
+from tests.org import OrgBuilder, TestUser
 
 API = "/api/v1"
 PARIS = ZoneInfo("Europe/Paris")
@@ -57,3 +57,18 @@ def names(proposal: dict[str, Any]) -> set[str]:
 
 def local(proposal: dict[str, Any], zone: ZoneInfo = PARIS) -> str:
     return datetime.fromisoformat(proposal["start"]).astimezone(zone).strftime("%a %H:%M")
+
+
+def unit_planner(client: Any, admin: TestUser, org: OrgBuilder, unit_id: Any, email: str) -> TestUser:
+    """A scheduler who reads the resources of his own business unit only (the default roles read them all)."""
+    privileges = [{"entity": "resource", "privilege": "read", "depth": "business_unit"},
+                  {"entity": "service", "privilege": "read", "depth": "organization"},
+                  *({"entity": "activity", "privilege": p, "depth": "business_unit"}
+                    for p in ("create", "read", "write", "append", "append_to"))]
+    r = client.post(f"{API}/security-roles", json={"name": f"Planner {email}", "privileges": privileges},
+                    headers=admin.headers)
+    assert r.status_code == 201, r.text
+    user = org.user(email, [], unit_id)
+    r = client.put(f"{API}/users/{user.id}/roles", json={"role_ids": [r.json()["id"]]}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    return user

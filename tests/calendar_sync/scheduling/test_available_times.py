@@ -20,6 +20,7 @@ from tests.calendar_sync.scheduling.scheduling_fixtures import (
     search,
     service,
     site,
+    unit_planner,
 )
 from tests.org import OrgBuilder, TestUser
 
@@ -152,6 +153,9 @@ def test_another_units_resources_are_not_proposed(client, org: OrgBuilder, admin
     mine = resource(client, admin, "Head office room", kind="facility")
     theirs = resource(client, admin, "Branch room", kind="facility", business_unit_id=branch)
     svc = service(client, admin, {"resources": [theirs["id"], mine["id"]], "count": 1})
-    scheduler = org.user("scheduler@example.com", ["Customer Service Representative"], branch)
-    found = search(client, scheduler, svc["id"], MONDAY, TUESDAY)
+    planner = unit_planner(client, admin, org, branch, "planner@example.com")
+    found = search(client, planner, svc["id"], MONDAY, TUESDAY, max_results=50)
     assert {n for p in found for n in names(p)} == {"Branch room"}
+    head = unit_planner(client, admin, org, org.root_id, "head@example.com")
+    found = search(client, head, svc["id"], MONDAY, TUESDAY, max_results=50)
+    assert {n for p in found for n in names(p)} == {"Head office room"}
