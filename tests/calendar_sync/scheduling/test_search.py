@@ -34,7 +34,7 @@ def test_k_of_the_rules_and_all_of_a_list() -> None:
     pool = {c.id: c for c in (room, van, ann)}
     either_place = Need(children=(Need(options=(room.id,)), Need(options=(van.id,))), count=1)
     found = find_slots(Need(children=(either_place, Need(options=(ann.id,))), count=ALL), pool, GRID, 30)
-    assert [(p.start, names) for p, names in zip(found, _names(found, pool), strict=True)] == [
+    assert [(p.start, names) for p, names in zip(found, _names(found, pool.values()), strict=True)] == [
         (0, {"Van", "Ann"}), (30, {"Van", "Ann"}), (60, {"Room", "Ann"}), (90, {"Room", "Ann"}),
         (120, {"Room", "Ann"})]
     both = find_slots(Need(options=(room.id, ann.id), count=ALL), pool, GRID, 30)
