@@ -93,16 +93,7 @@ def find_slots(need: Need, candidates: Mapping[uuid.UUID, Candidate], grid: Sequ
                preferred: frozenset[uuid.UUID] = frozenset(), limit: int = 20) -> list[Proposal]:
     """Up to `limit` proposals, earliest first, one per start time. `grid`: the allowed start minutes, sorted."""
     ctx = SearchContext(grid, candidates, preferred)
-    possible = (1 << len(grid)) - 1
-    for leaf in need.leaves():
-        if leaf.count == ALL:
-            for r in leaf.options:
-                possible &= ctx.bitset(r)
-        else:
-            either = 0
-            for r in leaf.options:
-                either |= ctx.bitset(r)
-            possible &= either
+    possible = _possible(ctx, need) & ((1 << len(grid)) - 1)
     out: list[Proposal] = []
     index = 0
     while possible and len(out) < limit:
@@ -115,6 +106,29 @@ def find_slots(need: Need, candidates: Mapping[uuid.UUID, Candidate], grid: Sequ
             site = sites.pop() if len(sites) == 1 else None
             out.append(Proposal(grid[index], grid[index] + duration, tuple(chosen), site))
     return out
+
+
+def _possible(ctx: SearchContext, need: Need) -> int:
+    """The start times at which `need` might be met (a necessary condition, cheap to compute): a leaf needs one
+    free option (all of them for -1); a node needs all its children (-1) or at least one of them."""
+    found = 0
+    if need.is_leaf:
+        if need.count == ALL:
+            found = -1
+            for r in need.options:
+                found &= ctx.bitset(r)
+            return found
+        for r in need.options:
+            found |= ctx.bitset(r)
+        return found
+    if need.count == ALL:
+        found = -1
+        for child in need.children:
+            found &= _possible(ctx, child)
+        return found
+    for child in need.children:
+        found |= _possible(ctx, child)
+    return found
 
 
 def assign(ctx: SearchContext, need: Need, index: int, used: set[uuid.UUID],
