@@ -9,7 +9,7 @@ points at a CRM user (Dynamics shares the id; we keep a unique foreign key), equ
 name of their own, and facilities (rooms) a capacity."""
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -27,6 +27,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.db.base import Base, RecordMixin
 from crm_core.db.types import JsonDoc
+
+if TYPE_CHECKING:
+    from crm_core.models.resource_calendars import ResourceWorkHours
 
 RESOURCE_KINDS = ("user", "equipment", "facility")
 
@@ -67,6 +70,12 @@ class Resource(RecordMixin, Base):
     # Where its bookings are published (a room's mailbox calendar, a CalDAV calendar); a user resource without
     # one publishes to its user's synced calendars.
     calendar_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calendars.id", ondelete="SET NULL"))
+
+    # Its weekly working intervals (none: the default week), replaced whole by the resource service. Loaded when
+    # read (the booking engine queries the rows itself, for many resources at once).
+    working_hours: Mapped[list["ResourceWorkHours"]] = relationship(
+        cascade="all, delete-orphan", order_by="(ResourceWorkHours.weekday, ResourceWorkHours.start_minute)",
+    )
 
     __table_args__ = (
         CheckConstraint("kind IN ('user', 'equipment', 'facility')", name="kind"),

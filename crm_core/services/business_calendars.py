@@ -5,13 +5,16 @@ Hours and closures are replaced whole when given, and checked before anything is
 "HH:MM" to "HH:MM" (24:00 for midnight), intervals of one day may touch but not overlap. A holiday schedule
 has closures only, and is observed by the customer-service calendars that name it. A calendar that an SLA
 counts in keeps working hours (the clocks of that SLA's cases could no longer move otherwise) and is not
-deleted; neither is a holiday schedule that another calendar names."""
+deleted; neither is a holiday schedule that another calendar names.
+
+One holiday schedule may be the organisation's business closures (Dynamics' businessclosurecalendarid), the
+days every resource of the service calendar is off: setting is_business_closures on one takes it from the other
+in the same transaction (a partial unique index backs this against two admins at once)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from itertools import pairwise
 from typing import Any, ClassVar
 
 from sqlalchemy import exists, select
@@ -20,9 +23,10 @@ from sqlalchemy.orm import Session
 from crm_core import case_states as cs
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.models import BusinessCalendar, BusinessHours, CalendarClosure, Sla, SlaKpiInstance
-from crm_core.services.business_hours import DAY_MINUTES, BusinessClock, BusinessTimeError, add_minutes, minutes_between
+from crm_core.services.business_hours import BusinessClock, BusinessTimeError, add_minutes, minutes_between
 from crm_core.services.records import RecordService
 from crm_core.services.scheduling_records import check_time_zone
+from crm_core.services.weekly_hours import check_hours
 
 CUSTOMER_SERVICE, HOLIDAY_SCHEDULE = "customer_service", "holiday_schedule"
 
@@ -48,20 +52,6 @@ def week_minutes(calendar: BusinessCalendar) -> int:
     return sum(h.end_minute - h.start_minute for h in calendar.hours)
 
 
-def clock_text(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def _minute(value: str, field: str, allow_midnight: bool) -> int:
-    hour, sep, minute = value.partition(":")
-    if not (sep and len(hour) == 2 and len(minute) == 2 and hour.isdigit() and minute.isdigit()):
-        raise ValidationFailed.field(field, "a local time HH:MM such as 09:00")
-    total = int(hour) * 60 + int(minute)
-    if int(minute) > 59 or total > DAY_MINUTES or (total == DAY_MINUTES and not allow_midnight):
-        raise ValidationFailed.field(field, "a time from 00:00 to 23:59 (24:00 as an end: midnight)")
-    return total
-
-
 class BusinessCalendarService(RecordService[BusinessCalendar]):
     """Organisation-wide calendars that everyone reads and the roles with the business_calendar privileges
     (admins) change."""
@@ -72,17 +62,19 @@ class BusinessCalendarService(RecordService[BusinessCalendar]):
     def apply(self, record: BusinessCalendar, values: dict[str, Any], creating: bool) -> None:
         values = dict(values)
         hours, closures = values.pop("hours", None), values.pop("closures", None)
+        closures_flag = values.pop("is_business_closures", None)
         if creating:
             hours, closures = hours or [], closures or []
         with self.session.no_autoflush:
             super().apply(record, values, creating)
-            checked_hours = self._check_hours(hours) if hours is not None else None
+            checked_hours = check_hours(hours, "hours") if hours is not None else None
             checked_closures = [self._check_closure(i, c) for i, c in enumerate(closures or [])]
             remaining = checked_hours if checked_hours is not None else record.hours
             if remaining and record.kind == HOLIDAY_SCHEDULE:
                 raise ValidationFailed.field("hours", "a holiday schedule has closures only, no working hours")
             if not remaining and not creating and record.kind == CUSTOMER_SERVICE:
                 self._refuse_if_counted_in(record)
+            self._check_closures_flag(record, closures_flag, creating)
         if checked_hours is not None:
             record.hours.clear()
             for weekday, start, end in checked_hours:
@@ -93,6 +85,16 @@ class BusinessCalendarService(RecordService[BusinessCalendar]):
             for name, first, last in checked_closures:
                 record.closures.append(CalendarClosure(id=uuid.uuid4(), calendar_id=record.id, name=name,
                                                        starts_on=first, ends_on=last))
+        if closures_flag and not record.is_business_closures:
+            # The old one first, so that the one-calendar index never sees two.
+            for other in self.session.scalars(select(BusinessCalendar).where(
+                    BusinessCalendar.is_business_closures.is_(True), BusinessCalendar.id != record.id)):
+                other.is_business_closures = False
+            self.session.flush()
+        if closures_flag is not None:
+            record.is_business_closures = closures_flag
+        elif creating:
+            record.is_business_closures = False
 
     def validate(self, record: BusinessCalendar, values: dict[str, Any], creating: bool) -> None:
         record.name = (record.name or "").strip()
@@ -146,21 +148,6 @@ class BusinessCalendarService(RecordService[BusinessCalendar]):
             raise Conflict(f"this calendar has no working hours: {exc}") from None
 
     # --- internals ---------------------------------------------------------------------------------
-    def _check_hours(self, hours: list[dict[str, Any]]) -> list[tuple[int, int, int]]:
-        out: list[tuple[int, int, int, int]] = []
-        for i, h in enumerate(hours):
-            start = _minute(h["start"], f"hours[{i}].start", allow_midnight=False)
-            end = _minute(h["end"], f"hours[{i}].end", allow_midnight=True)
-            if end <= start:
-                raise ValidationFailed.field(f"hours[{i}].end", "after the start")
-            out.append((h["weekday"], start, end, i))
-        out.sort()
-        for (day_a, _, end_a, i), (day_b, start_b, _, j) in pairwise(out):
-            if day_a == day_b and start_b < end_a:
-                raise ValidationFailed.field(f"hours[{max(i, j)}]",
-                                             f"overlaps hours[{min(i, j)}] on the same weekday")
-        return [(day, start, end) for day, start, end, _ in out]
-
     def _check_closure(self, i: int, closure: dict[str, Any]) -> tuple[str, date, date]:
         name = (closure.get("name") or "").strip()
         if not name:
@@ -169,6 +156,17 @@ class BusinessCalendarService(RecordService[BusinessCalendar]):
         if last < first:
             raise ValidationFailed.field(f"closures[{i}].ends_on", "not before starts_on")
         return name, first, last
+
+    def _check_closures_flag(self, record: BusinessCalendar, flag: bool | None, creating: bool) -> None:
+        """Only a holiday schedule is the business closures; one that is stays a holiday schedule."""
+        if record.kind == HOLIDAY_SCHEDULE:
+            return
+        if flag:
+            raise ValidationFailed.field("is_business_closures", "only a holiday_schedule calendar holds the "
+                                         "organisation's business closures")
+        if flag is None and not creating and record.is_business_closures:
+            raise ValidationFailed.field("kind", "this calendar is the organisation's business closures; it stays "
+                                         "a holiday schedule (set is_business_closures false to change that)")
 
     def _check_kind_change(self, record: BusinessCalendar) -> None:
         if record.kind == HOLIDAY_SCHEDULE:

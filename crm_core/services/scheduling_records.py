@@ -5,7 +5,11 @@ None of them has an owner. Sites and services belong to the organisation; resour
 to a business unit (Dynamics' equipment.businessunitid, resourcegroup.businessunitid): the creator's unless
 named, and for a user resource always the user's. A record still named by another one is not deleted: a
 site with resources, a resource or group that a service's selection rule names. Group memberships are
-removed with the member, audited on each group."""
+removed with the member, audited on each group.
+
+A resource's weekly working hours are written like a business calendar's (crm_core.services.weekly_hours) and
+replaced whole when given; none means the booking engine's default week. Its calendar exceptions (time off,
+extra working time) have their own service, crm_core.services.resource_calendars."""
 
 import functools
 import uuid
@@ -14,13 +18,16 @@ from datetime import time
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crm_core.activity_catalogue import BUILTIN, OPEN, SCHEDULED
 from crm_core.email_addresses import normalize_field
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.models import (
+    Calendar,
     Resource,
     ResourceGroup,
+    ResourceWorkHours,
     Service,
     Site,
     User,
@@ -28,11 +35,13 @@ from crm_core.models import (
     resource_group_resources,
 )
 from crm_core.models.scheduling import RESOURCE_KINDS
+from crm_core.security import access
 from crm_core.security.privileges import Privilege
-from crm_core.services import selection_rules
+from crm_core.services import listing, selection_rules
 from crm_core.services.business_units import existing_unit, require_unit_in_reach
 from crm_core.services.organisation import root_unit
 from crm_core.services.records import OwnerRef, RecordService
+from crm_core.services.weekly_hours import check_hours
 
 M = TypeVar("M")
 MAX_DURATION_MINUTES = 7 * 24 * 60
@@ -145,11 +154,22 @@ class SiteService(_UnownedRecordService[Site]):
 
 class ResourceService(_UnownedRecordService[Resource]):
     entity_name = "resource"
-    links: ClassVar[dict[str, str]] = {"site_id": "site"}
+    # The calendar its bookings are published to: one the caller reads (and may link to).
+    links: ClassVar[dict[str, str]] = {"site_id": "site", "calendar_id": "calendar"}
     sortable: ClassVar[set[str]] = {"created_on", "modified_on", "name"}
+
+    def list(self, query: listing.ListQuery) -> listing.Page[Resource]:
+        # A page shows every resource's working hours: one query for all of them, not one each.
+        stmt = select(Resource).options(selectinload(Resource.working_hours)) \
+            .where(access.scope(self.principal, self.spec, Privilege.READ))
+        rows = list(self.session.scalars(listing.apply(stmt, Resource, query, self.sortable)))
+        return listing.page(rows, query)
 
     def apply(self, record: Resource, values: dict[str, Any], creating: bool) -> None:
         values = dict(values)
+        hours = values.pop("working_hours", None)
+        # Checked before anything is written, as a business calendar's hours are.
+        checked = check_hours(hours, "working_hours") if hours is not None else None
         if creating:
             kind = values.get("kind")
             if kind not in RESOURCE_KINDS:
@@ -171,6 +191,15 @@ class ResourceService(_UnownedRecordService[Resource]):
                     != record.business_unit_id:
                 raise ValidationFailed.field("business_unit_id", "a user's resource is in the user's business unit")
         super().apply(record, values, creating)
+        if checked is not None:
+            # Deleted by name rather than left to the orphan cascade, which runs after the audit hook has looked:
+            # the trail shows the intervals that went as well as those that came.
+            for old in record.working_hours:
+                self.session.delete(old)
+            record.working_hours.clear()
+            for weekday, start, end in checked:
+                record.working_hours.append(ResourceWorkHours(id=uuid.uuid4(), resource_id=record.id,
+                                                              weekday=weekday, start_minute=start, end_minute=end))
 
     def validate(self, record: Resource, values: dict[str, Any], creating: bool) -> None:
         _require_name(record, "resource")
@@ -180,6 +209,11 @@ class ResourceService(_UnownedRecordService[Resource]):
             if record.capacity < 1:
                 raise ValidationFailed.field("capacity", "at least 1")
         check_time_zone(record.time_zone, "time_zone")
+        if record.calendar_id is not None and "calendar_id" in values:
+            calendar = self.session.get(Calendar, record.calendar_id)
+            if calendar is not None and calendar.kind == "ics":
+                raise ValidationFailed.field("calendar_id", f"{calendar.name!r} is a read-only iCalendar feed; "
+                                             "bookings are published to a CalDAV or Exchange calendar")
 
     def _free_user(self, user_id: uuid.UUID | None) -> User:
         if user_id is None:

@@ -45,7 +45,7 @@ TYPES = {
                           {"response_code", "channel_type_code", "company_name", "email_address", "received_on"}),
     "campaign_activity": ({"channel_type_code": 7, "budgeted_cost": "100.50"},
                           {"channel_type_code", "type_code", "budgeted_cost", "actual_cost"}),
-    "service_activity": ({"location": "Workshop"}, {"location"}),
+    "service_activity": ({"location": "Workshop"}, {"location", "service_id", "site_id"}),  # read-only booking fields
 }
 
 

@@ -2,17 +2,21 @@
 
 The five collections come from Resource declarations. `search_router` holds GET /knowledge-articles/search
 and must be included before the collections (their /{record_id} route would take "search" for an id);
-`router` adds publishing, new versions, the links to cases and the text to insert into an email."""
+`router` adds publishing, new versions, the links to cases and the text to insert into an email, and a
+resource's calendar exceptions (time off, extra working time)."""
 
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
 
 from crm_core.api.deps import CallerDep
 from crm_core.api.resource import FilterField, Resource, Verb, render_record
 from crm_core.api.schemas.service_catalog import (
+    CalendarExceptionIn,
+    CalendarExceptionOut,
     EmailInsertOut,
     KnowledgeArticleCreate,
     KnowledgeArticleOut,
@@ -38,6 +42,7 @@ from crm_core.api.schemas.service_catalog import (
 from crm_core.knowledge_states import APPROVED, ARCHIVED, DISCARDED, DRAFT, DRAFT_STATUS, EXPIRED, IN_REVIEW_STATUS
 from crm_core.services.knowledge import KnowledgeArticleService
 from crm_core.services.listing import Op
+from crm_core.services.resource_calendars import ResourceCalendarService
 from crm_core.services.scheduling_records import ResourceGroupService, ResourceService, ServiceService, SiteService
 
 _NAME = FilterField("name", str, (Op.EQ, Op.CONTAINS))
@@ -147,3 +152,37 @@ def unlink_case(caller: CallerDep, record_id: uuid.UUID, case_id: uuid.UUID) -> 
             summary="The articles linked to a case (those you may see)")
 def case_articles(caller: CallerDep, case_id: uuid.UUID) -> Any:
     return [_article(a) for a in KnowledgeArticleService(caller.uow, caller.principal).articles_of_case(case_id)]
+
+
+# --- a resource's calendar exceptions ----------------------------------------------------------------
+
+_RESOURCE_TAG = ["resources"]
+
+
+@router.get("/resources/{record_id}/calendar-exceptions", response_model=list[CalendarExceptionOut],
+            tags=_RESOURCE_TAG, summary="A resource's time off and extra working time, by start")
+def calendar_exceptions(
+    caller: CallerDep,
+    record_id: uuid.UUID,
+    start: Annotated[AwareDatetime | None, Query(alias="from", description="Only those ending after this.")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to", description="Only those starting before this.")] = None,
+) -> Any:
+    """Needs read on the resource. With `from` and `to`: the exceptions overlapping that window."""
+    rows = ResourceCalendarService(caller.uow, caller.principal).exceptions(record_id, start, end)
+    return [CalendarExceptionOut.model_validate(r) for r in rows]
+
+
+@router.post("/resources/{record_id}/calendar-exceptions", response_model=CalendarExceptionOut,
+             status_code=status.HTTP_201_CREATED, tags=_RESOURCE_TAG,
+             summary="Add time off (a day off, a vacation) or extra working time to a resource")
+def add_calendar_exception(caller: CallerDep, record_id: uuid.UUID, body: CalendarExceptionIn) -> Any:
+    """Needs write on the resource; audited on it."""
+    row = ResourceCalendarService(caller.uow, caller.principal).add(record_id, body.model_dump())
+    return CalendarExceptionOut.model_validate(row)
+
+
+@router.delete("/resources/{record_id}/calendar-exceptions/{exception_id}", status_code=status.HTTP_204_NO_CONTENT,
+               tags=_RESOURCE_TAG, summary="Remove a calendar exception of a resource")
+def remove_calendar_exception(caller: CallerDep, record_id: uuid.UUID, exception_id: uuid.UUID) -> Response:
+    ResourceCalendarService(caller.uow, caller.principal).remove(record_id, exception_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -25,10 +25,11 @@ from crm_core.case_states import KPI_STATUS
 from crm_core.db.types import utcnow
 from crm_core.errors import ValidationFailed
 from crm_core.models import BusinessCalendar, SlaKpiInstance
-from crm_core.services.business_calendars import BusinessCalendarService, clock_text, week_minutes
+from crm_core.services.business_calendars import BusinessCalendarService, week_minutes
 from crm_core.services.cases import CaseService
 from crm_core.services.listing import Op
 from crm_core.services.slas import MAX_MINUTES, SlaService
+from crm_core.services.weekly_hours import clock_text
 
 
 def calendar_out(record: BusinessCalendar) -> BusinessCalendarOut:
@@ -38,7 +39,8 @@ def calendar_out(record: BusinessCalendar) -> BusinessCalendarOut:
         id=record.id, created_on=record.created_on, modified_on=record.modified_on,
         created_by_id=record.created_by_id, modified_by_id=record.modified_by_id, name=record.name,
         description=record.description, kind=record.kind, time_zone=record.time_zone,  # type: ignore[arg-type]
-        holiday_calendar_id=record.holiday_calendar_id, hours=hours,
+        holiday_calendar_id=record.holiday_calendar_id, is_business_closures=record.is_business_closures,
+        hours=hours,
         closures=[ClosureOut.model_validate(c) for c in record.closures], week_minutes=week_minutes(record),
     )
 
@@ -58,7 +60,8 @@ RESOURCES = [
     Resource(
         "business_calendar", BusinessCalendarService, BusinessCalendarCreate, BusinessCalendarUpdate,
         BusinessCalendarOut, tag="business-calendars", to_out=calendar_out,
-        filters=[FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("kind", str)],
+        filters=[FilterField("name", str, (Op.EQ, Op.CONTAINS)), FilterField("kind", str),
+                 FilterField("is_business_closures", bool)],
     ),
     Resource(
         "sla", SlaService, SlaCreate, SlaUpdate, SlaOut, tag="slas",

@@ -7,7 +7,9 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from crm_core.api.schemas.common import OwnerIn, RecordOut, StatefulOut, Strict
+from crm_core.api.schemas.service_levels import HoursIn, HoursOut
 from crm_core.services.knowledge import keyword_list
+from crm_core.services.weekly_hours import clock_text
 
 # --- sites -----------------------------------------------------------------------------------------
 
@@ -48,14 +50,25 @@ class SiteOut(RecordOut):
 
 # --- resources -------------------------------------------------------------------------------------
 
+_WORKING_HOURS = ("Weekly working intervals in the resource's time zone, replacing the list when given; several "
+                  "a day leave breaks between them, and intervals of one day may touch but not overlap. Empty: "
+                  "the default week, Monday to Friday 08:00-17:00 (Dynamics' default for a new resource).")
+
 
 class _ResourceFields(Strict):
     site_id: uuid.UUID | None = None
     business_unit_id: uuid.UUID | None = Field(
         default=None, description="Defaults to yours; a user resource is always in the user's business unit.")
-    capacity: int | None = Field(default=None, ge=1, le=100_000, description="Facilities only: how many people.")
+    capacity: int | None = Field(default=None, ge=1, le=100_000,
+                                 description="Facilities only: how many bookings the room holds at once.")
     time_zone: str | None = Field(default=None, max_length=64, description="IANA name; empty: the site's.")
     description: str | None = None
+    calendar_id: uuid.UUID | None = Field(
+        default=None, description="A synced calendar (CalDAV or Exchange) its bookings are published to; empty: a "
+        "user resource's bookings go to its user's calendars.")
+    working_hours: list[HoursIn] | None = Field(
+        default=None, max_length=7 * 48, description=_WORKING_HOURS,
+        examples=[[{"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "13:00", "end": "17:00"}]])
 
 
 class ResourceCreate(_ResourceFields):
@@ -78,6 +91,39 @@ class ResourceOut(RecordOut):
     capacity: int | None
     time_zone: str | None
     description: str | None
+    calendar_id: uuid.UUID | None
+    working_hours: list[HoursOut] = Field(description="By weekday and start; empty: the default week, Monday to "
+                                          "Friday 08:00-17:00.")
+
+    @field_validator("working_hours", mode="before")
+    @classmethod
+    def _as_clock_times(cls, value: Any) -> Any:
+        # The rows keep minutes after midnight; the API speaks HH:MM, as it is written.
+        if not value or not hasattr(value[0], "start_minute"):
+            return value
+        rows = sorted(value, key=lambda h: (h.weekday, h.start_minute))
+        return [{"weekday": h.weekday, "start": clock_text(h.start_minute), "end": clock_text(h.end_minute)}
+                for h in rows]
+
+
+class CalendarExceptionIn(Strict):
+    kind: Literal["time_off", "working"] = Field(
+        description="time_off: not available (a day off, a vacation); working: extra hours outside the week.")
+    name: str | None = Field(default=None, max_length=160, examples=["Vacation"])
+    starts_at: AwareDatetime = Field(examples=["2025-07-14T00:00:00+02:00"])
+    ends_at: AwareDatetime = Field(description="After starts_at (excluded), at most 366 days later.",
+                                   examples=["2025-07-15T00:00:00+02:00"])
+
+
+class CalendarExceptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    resource_id: uuid.UUID
+    kind: str
+    name: str | None
+    starts_at: AwareDatetime = Field(description="UTC")
+    ends_at: AwareDatetime = Field(description="UTC")
 
 
 # --- resource groups -------------------------------------------------------------------------------

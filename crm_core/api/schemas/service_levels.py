@@ -29,6 +29,8 @@ class ClosureIn(Strict):
 _HOURS = ("Working intervals (several a day leave breaks between them); replaces the list. A holiday schedule "
           "has none.")
 _CLOSURES = "Closed days (holidays); replaces the list."
+_BUSINESS_CLOSURES = ("This holiday schedule is the organisation's business closures: days every resource of the "
+                      "service calendar is off. Only one calendar is; setting it here takes it from the other.")
 
 
 class BusinessCalendarCreate(Strict):
@@ -38,6 +40,7 @@ class BusinessCalendarCreate(Strict):
     time_zone: str = Field(max_length=64, description="IANA time zone the hours are local to, e.g. Europe/Paris")
     holiday_calendar_id: uuid.UUID | None = Field(default=None, description="A holiday_schedule calendar whose "
                                                   "closures this calendar observes too.")
+    is_business_closures: bool = Field(default=False, description=_BUSINESS_CLOSURES)
     hours: list[HoursIn] = Field(default_factory=list, max_length=7 * 48, description=_HOURS,
                                  examples=[[{"weekday": 0, "start": "09:00", "end": "12:30"},
                                             {"weekday": 0, "start": "13:30", "end": "17:00"}]])
@@ -50,6 +53,7 @@ class BusinessCalendarUpdate(Strict):
     kind: Kind | None = None
     time_zone: str | None = Field(default=None, max_length=64)
     holiday_calendar_id: uuid.UUID | None = None
+    is_business_closures: bool | None = Field(default=None, description=_BUSINESS_CLOSURES)
     hours: list[HoursIn] | None = Field(default=None, max_length=7 * 48, description=_HOURS)
     closures: list[ClosureIn] | None = Field(default=None, max_length=1000, description=_CLOSURES)
 
@@ -75,6 +79,7 @@ class BusinessCalendarOut(RecordOut):
     kind: Kind
     time_zone: str
     holiday_calendar_id: uuid.UUID | None
+    is_business_closures: bool
     hours: list[HoursOut]
     closures: list[ClosureOut]
     week_minutes: int = Field(description="Working minutes in a week without closures.")

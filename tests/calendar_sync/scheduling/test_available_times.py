@@ -159,3 +159,21 @@ def test_another_units_resources_are_not_proposed(client, org: OrgBuilder, admin
     head = unit_planner(client, admin, org, org.root_id, "head@example.com")
     found = search(client, head, svc["id"], MONDAY, TUESDAY, max_results=50)
     assert {n for p in found for n in names(p)} == {"Head office room"}
+
+
+def test_working_hours_time_off_and_business_closures_set_through_the_api(client, admin: TestUser) -> None:
+    room = resource(client, admin, "Workshop", working_hours=[
+        {"weekday": d, "start": s, "end": e} for d in range(5) for s, e in (("09:00", "12:00"), ("13:00", "15:00"))])
+    svc = service(client, admin, {"resources": [room["id"]], "count": 1}, duration=60, granularity_minutes=60)
+    r = client.post(f"{API}/resources/{room['id']}/calendar-exceptions", headers=admin.headers, json={
+        "kind": "time_off", "name": "Dentist", "starts_at": at("2026-03-02 13:00").isoformat(),
+        "ends_at": at("2026-03-02 14:00").isoformat()})
+    assert r.status_code == 201, r.text
+    created(client, admin, "business-calendars", {
+        "name": "Holidays", "kind": "holiday_schedule", "time_zone": "Europe/Paris", "is_business_closures": True,
+        "closures": [{"name": "Closed for inventory", "starts_on": "2026-03-03", "ends_on": "2026-03-03"}]})
+
+    found = search(client, admin, svc["id"], MONDAY, at("2026-03-05 00:00"), time_zone="Europe/Paris")
+    # Lunch is a break, Monday 13:00 is time off, Tuesday is closed.
+    assert [local(p) for p in found] == ["Mon 09:00", "Mon 10:00", "Mon 11:00", "Mon 14:00",
+                                         "Wed 09:00", "Wed 10:00", "Wed 11:00", "Wed 13:00", "Wed 14:00"]
