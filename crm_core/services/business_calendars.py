@@ -76,11 +76,17 @@ class BusinessCalendarService(RecordService[BusinessCalendar]):
                 self._refuse_if_counted_in(record)
             self._check_closures_flag(record, closures_flag, creating)
         if checked_hours is not None:
+            # Deleted by name rather than left to the orphan cascade, which runs after the audit hook has looked:
+            # the trail shows the rows that went as well as those that came.
+            for old in [*record.hours]:
+                self.session.delete(old)
             record.hours.clear()
             for weekday, start, end in checked_hours:
                 record.hours.append(BusinessHours(id=uuid.uuid4(), calendar_id=record.id, weekday=weekday,
                                                   start_minute=start, end_minute=end))
         if closures is not None:
+            for old in [*record.closures]:
+                self.session.delete(old)
             record.closures.clear()
             for name, first, last in checked_closures:
                 record.closures.append(CalendarClosure(id=uuid.uuid4(), calendar_id=record.id, name=name,

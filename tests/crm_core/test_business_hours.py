@@ -171,3 +171,17 @@ def test_a_calendar_answers_when_something_is_due(client, admin: TestUser) -> No
     problem(client.get(url, params={"start": "2024-12-24T16:00:00Z"}, headers=admin.headers), 422, "minutes")
     problem(client.get(f"/api/v1/business-calendars/{holidays['id']}/business-time",
                        params={"start": "2024-12-24T16:00:00Z", "minutes": 5}, headers=admin.headers), 409)
+
+
+def test_replacing_hours_and_closures_shows_what_went_in_the_audit(client, admin: TestUser) -> None:
+    calendar = created(client, admin, "business-calendars", {
+        "name": "Office", "time_zone": "Europe/Paris", "hours": [{"weekday": 0, "start": "09:00", "end": "17:00"}],
+        "closures": [{"name": "Christmas", "starts_on": "2026-12-25", "ends_on": "2026-12-25"}]})
+    r = client.patch(f"/api/v1/business-calendars/{calendar['id']}", headers=admin.headers, json={
+        "hours": [{"weekday": 1, "start": "10:00", "end": "16:00"}], "closures": []})
+    assert r.status_code == 200, r.text
+    trail = client.get(f"/api/v1/business-calendars/{calendar['id']}/audit", headers=admin.headers).json()
+    changes = trail[0]["changes"]
+    weekdays = [v for k, v in changes.items() if k.startswith("hours.") and k.endswith(".weekday")]
+    assert sorted(weekdays, key=str) == sorted([[0, None], [None, 1]], key=str)
+    assert [v for k, v in changes.items() if k.startswith("closure.") and k.endswith(".name")] == [["Christmas", None]]
