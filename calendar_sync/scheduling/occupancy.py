@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from calendar_sync.appointments.events import Timing, from_column, instant_value
 from calendar_sync.recurrence import Override, Series, expand
@@ -100,6 +100,8 @@ def _series(session: Session, user_ids: Collection[uuid.UUID], start: datetime,
         RecurringAppointment.statecode != CANCELED_STATE, RecurringAppointment.statuscode != FREE_STATUS,
         RecurringAppointment.scheduled_start < end,
         or_(RecurringAppointment.pattern_end.is_(None), RecurringAppointment.pattern_end >= start.date()))
+    # Not their parties (selectin by default): _attendees reads the few rows it needs, without ORM objects.
+    query = query.options(lazyload(RecurringAppointment.parties))
     masters = list(session.scalars(_involving(query, RecurringAppointment, user_ids)))
     attendees = _attendees(session, [m.id for m in masters], user_ids)
     return [(m, _people(m.owning_user_id, attendees.get(m.id, ()), user_ids)) for m in masters]
@@ -108,7 +110,7 @@ def _series(session: Session, user_ids: Collection[uuid.UUID], start: datetime,
 def _exceptions(session: Session, master_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Appointment]]:
     out: dict[uuid.UUID, list[Appointment]] = defaultdict(list)
     for chunk in _chunks(master_ids, 2000):
-        for row in session.scalars(select(Appointment).where(
+        for row in session.scalars(select(Appointment).options(lazyload(Appointment.parties)).where(
                 Appointment.series_id.in_(chunk), Appointment.instance_type_code == INSTANCE_EXCEPTION)):
             assert row.series_id is not None
             out[row.series_id].append(row)

@@ -6,7 +6,11 @@ An href is the id of the appointment or the series' master. Deleting cancels (th
 stay; a canceled one is gone from the listing). A meeting already in the CRM under the same UID (another
 user's calendar brought it) is linked rather than copied, and only the organizer's copy rewrites a meeting:
 an attendee's copy brings only that attendee's answer. Nothing here commits: the engine's runner commits each
-action with its status row."""
+action with its status row.
+
+The bookings (service activities) published to this calendar are listed too, and their hrefs and UIDs are
+handed to calendar_sync.scheduling.publication_store, which decides what a change made to one in the calendar
+may do (the CRM is the master of bookings)."""
 
 import uuid
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ from calendar_sync.appointments.to_ical import render
 from calendar_sync.appointments.versions import versions
 from calendar_sync.errors import NotFound, PreconditionFailed
 from calendar_sync.items import CalendarItem
+from calendar_sync.scheduling.publication_store import PublishedBookings
 from calendar_sync.stores.base import ListingChanges
 from crm_core.models import Activity, Appointment, RecurringAppointment
 from crm_core.models.calendars import Calendar, CalendarSyncItem
@@ -41,9 +46,12 @@ class CrmCalendarStore(ListingChanges):
         # The addresses of server objects the incoming filter resolved, by content hash, so that writing the
         # same object a moment later does not look them up again (one lookup per object, not two).
         self._resolved: dict[str, Records] = {}
+        self.bookings = PublishedBookings(session, calendar)
 
     def concerns(self, item: CalendarItem) -> bool:
         """Whether a server object the CRM has not seen concerns it, by the calendar's incoming filter."""
+        if self.bookings.claims(item):
+            return True
         found = None
         if self.calendar.incoming_filter == "known_attendees" and not is_tracked(self.calendar, item):
             found = self._resolved[item.hash] = resolve(self.session, item_addresses(item))
@@ -61,17 +69,23 @@ class CrmCalendarStore(ListingChanges):
             or_(Activity.owning_user_id == self.calendar.user_id, Activity.id.in_(linked)))
 
     def list(self) -> Iterator[tuple[str, str]]:
-        return iter(sorted((str(i), etag) for i, etag in versions(self.session, self._listed()).items()))
+        listing = {str(i): etag for i, etag in versions(self.session, self._listed()).items()}
+        listing.update(self.bookings.list())
+        return iter(sorted(listing.items()))
 
     def is_organizer_copy(self, item: CalendarItem) -> bool:
         return is_organizer_copy(self.calendar, item)
 
     def get(self, href: str) -> tuple[CalendarItem, str]:
+        if self.bookings.owns(href):
+            return self.bookings.get(href)
         record = self._record(href)
         item = render(self.session, record)  # may give it a UID, which changes its version: read that after
         return item, self._etag(record)
 
     def upload(self, item: CalendarItem) -> tuple[str, str]:
+        if self.bookings.claims(item):
+            return self.bookings.upload(item)
         record = find_meeting(self.session, item.uid)
         if record is None:
             record = self._write(item)
@@ -82,6 +96,8 @@ class CrmCalendarStore(ListingChanges):
         return str(record.id), self._etag(record)
 
     def update(self, href: str, item: CalendarItem, etag: str) -> str:
+        if self.bookings.owns(href):
+            return self.bookings.update(href, item, etag)
         record = self._record(href)
         self._check(record, etag)
         if self.is_organizer_copy(item):
@@ -91,6 +107,8 @@ class CrmCalendarStore(ListingChanges):
         return self._etag(record)
 
     def delete(self, href: str, etag: str) -> None:
+        if self.bookings.owns(href):
+            return self.bookings.delete(href, etag)
         record = self._record(href)
         self._check(record, etag)
         record.statecode, record.statuscode = CANCELED
