@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from calendar_sync.scheduling.intervals import Minute, Span, intersect, minute_floor, normalise, subtract
@@ -41,8 +42,10 @@ class ResourceTime:
         return tuple(tuple(normalise(d)) for d in days) if found else DEFAULT_WEEK
 
 
+@lru_cache(maxsize=1 << 16)
 def local_minute(zone: ZoneInfo, day: date, minute: int) -> Minute:
-    """The instant of local `minute` (0..1440) on `day`; a wall time the clocks skip means the jump's moment."""
+    """The instant of local `minute` (0..1440) on `day`; a wall time the clocks skip means the jump's moment.
+    Cached: the resources of a search mostly share a zone and the same few interval ends."""
     wall = datetime.combine(day, time(), zone) + timedelta(minutes=minute) if minute < DAY_MINUTES else \
         datetime.combine(day + timedelta(days=1), time(), zone)
     if minute < DAY_MINUTES:
