@@ -8,6 +8,7 @@ from calendar_sync.admin import router as calendar_admin_router
 from calendar_sync.instances_route import router as instances_router
 from calendar_sync.meetings.router import router as meetings_router
 from calendar_sync.scheduling.routes import router as scheduling_router
+from calendar_sync.scheduling.view_route import router as service_calendar_router
 from crm_core import hooks
 from crm_core.api import problems
 from crm_core.api.deps import ApiContext
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(instances_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # series expanded
     app.include_router(meetings_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # send invitations
     app.include_router(scheduling_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # service calendar
+    app.include_router(service_calendar_router)  # its view: /api/v1/service-calendar and the /service-calendar page
     app.include_router(graph_notifications_router)  # Graph's webhooks: unauthenticated, clientState checked
 
     @app.get("/healthz", include_in_schema=False)
