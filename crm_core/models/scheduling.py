@@ -1,6 +1,6 @@
 """Service scheduling records (DOMAIN.md §11): sites, resources, static resource groups and services.
 
-These are the records the booking engine of the service calendar issue will schedule with; nothing here
+These are the records the booking engine (calendar_sync.scheduling) schedules with; nothing here
 books anything. As in Dynamics, sites and services belong to the organisation, while resources and
 resource groups belong to a business unit (equipment's and resourcegroup's businessunitid).
 

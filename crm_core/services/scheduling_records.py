@@ -1,5 +1,5 @@
 """Sites, resources, resource groups and services: the records service scheduling books with (DOMAIN.md §11).
-The booking engine itself comes with the service calendar issue.
+The booking engine itself is calendar_sync.scheduling (docs/service-calendar.md).
 
 None of them has an owner. Sites and services belong to the organisation; resources and resource groups
 to a business unit (Dynamics' equipment.businessunitid, resourcegroup.businessunitid): the creator's unless

@@ -1,5 +1,5 @@
 """A service's selection rule: which resources a booking of the service needs, as data (Dynamics keeps it in
-resourcespec records; DOMAIN.md §11). The booking engine of the service calendar issue reads it; here it is
+resourcespec records; DOMAIN.md §11). The booking engine (calendar_sync.scheduling) reads it; here it is
 only checked and stored.
 
 A rule is a tree of nodes, each choosing `count` of its options (-1 = all of them, as Dynamics'
