@@ -48,10 +48,12 @@ from mailbridge.outgoing.sender import TOKEN_COUNTER
 from mailbridge.tracking import SyncSummary, TrackingOptions, import_local
 from workers import demo_data as data
 from workers import demo_mail as mail
+from workers.demo_scheduling import make_schedule
 
 ACTIVITY_LABELS = {"phone_call": ("phone call", "phone calls"), "email": ("email", "emails"),
                    "task": ("task", "tasks"), "appointment": ("appointment", "appointments"),
-                   "letter": ("letter", "letters"), "fax": ("fax", "faxes")}
+                   "letter": ("letter", "letters"), "fax": ("fax", "faxes"),
+                   "service_activity": ("booked service activity", "booked service activities")}
 ADMIN_EMAIL = next(u.email for u in data.USERS if u.key == data.ADMIN)
 
 
@@ -155,6 +157,7 @@ class _Loader:
         self.make_contacts()
         self.make_leads()
         activity_counts = self.make_activities()
+        activity_counts["service_activity"] = self.make_schedule()
         loaded_mail = self.make_mail()
         self.act_as(None)
         counts = {
@@ -386,6 +389,15 @@ class _Loader:
         return value
 
     # --- mail ----------------------------------------------------------------------------------------
+    def make_schedule(self) -> int:
+        """The service calendar, built by the administrator; the service user books (workers/demo_scheduling)."""
+        self.act_as(data.ADMIN)
+        admin = load_principal(self.session, self.users[data.ADMIN].id)
+        self.act_as("service")
+        scheduler = load_principal(self.session, self.users["service"].id)
+        customer = self.contacts["litware"][0]
+        return make_schedule(self.uow, admin, scheduler, self.users["service"], customer, self.now)
+
     def make_mail(self) -> LoadedMail:
         """The support queue (its owner makes it), then as the administrator: a server profile, the rep's and
         the queue's mailboxes and the queue's email-to-case rule; then their mail, through the pipeline."""

@@ -25,6 +25,8 @@ from crm_core.models import (
     Email,
     Lead,
     Mailbox,
+    ResourceBooking,
+    ServiceActivity,
     TrackedMessage,
 )
 from crm_core.security import secrets
@@ -83,7 +85,13 @@ def test_the_cli_loads_the_demo_on_a_clean_database_and_prints_how_to_use_it(
     # The demo's activities, and the mail its import tracked (workers/demo_mail.py: 7 messages, one of which
     # is the Sent copy of an email the CRM sent, met again rather than tracked twice).
     assert "mail: 6 emails tracked (7 messages imported, 1 already in the CRM), 1 case opened" in result.output
-    assert _count(session_factory, Activity) == len(demo_data.ACTIVITIES) + 6
+    # And one service activity, booked on the service calendar at the first time its technician and a bay are free.
+    assert "1 booked service activity" in result.output
+    assert _count(session_factory, Activity) == len(demo_data.ACTIVITIES) + 6 + 1
+    with session_factory() as session:
+        [booking] = session.scalars(select(ServiceActivity)).all()
+        assert booking.service_id is not None and booking.statuscode == 4  # Reserved, the default
+        assert session.scalar(select(func.count()).select_from(ResourceBooking)) == 2  # the technician and a bay
 
 
 def test_a_second_load_with_if_empty_does_nothing_and_without_it_is_refused(
