@@ -60,7 +60,8 @@ def test_a_maildir_is_read_in_delivery_order_so_a_reply_finds_its_thread(client,
     import_local(session_factory, box_id, path, TrackingOptions(parse_workers=0))
 
     subjects = {e["subject"]: e for e in emails(client, rep)}
-    tracked = {t.correlated_email_id for t in session_factory().scalars(select(TrackedMessage))}
+    with session_factory() as session:
+        tracked = {t.correlated_email_id for t in session.scalars(select(TrackedMessage))}
     assert uuid.UUID(subjects["Question"]["id"]) in tracked  # the reply was correlated with the question
 
 
