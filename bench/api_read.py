@@ -11,7 +11,6 @@ Writes the figures to the section `api_read` of docs/benchmarks.md (not in --qui
 
 import argparse
 import json
-import shlex
 import statistics
 import sys
 import tempfile
@@ -213,14 +212,6 @@ def console_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def command_line(argv: list[str]) -> str:
-    shown = list(argv)
-    for i, arg in enumerate(shown[:-1]):
-        if arg == "--database-url":  # never write a password into the docs
-            shown[i + 1] = make_url(shown[i + 1]).render_as_string(hide_password=True)
-    return shlex.join([".venv/bin/python", "bench/api_read.py", *shown])
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -258,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(console_table(results))
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
-    command = command_line(sys.argv[1:] if argv is None else argv)
+    command = report.command_line("bench/api_read.py", sys.argv[1:] if argv is None else argv)
     if args.output:
         report.write_section(args.output, "api_read", section(args, data, facts, results, command))
         print(f"wrote the api_read section of {args.output}")

@@ -6,13 +6,14 @@ writing replaces that text only, so that every benchmark can add and refresh its
 import os
 import platform
 import re
+import shlex
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 DOC_HEADER = """# Benchmarks
 
@@ -106,6 +107,15 @@ def facts_lines(facts: dict[str, Any]) -> list[str]:
         f"- Python {facts['python']}, {facts['database']}",
         f"- Packages: {packages}",
     ]
+
+
+def command_line(script: str, argv: list[str]) -> str:
+    """How the figures were made, for the docs: the command, a --database-url's password hidden."""
+    shown = list(argv)
+    for i, arg in enumerate(shown[:-1]):
+        if arg == "--database-url":  # never write a password into the docs
+            shown[i + 1] = make_url(shown[i + 1]).render_as_string(hide_password=True)
+    return shlex.join([".venv/bin/python", script, *shown])
 
 
 def table(header: list[str], rows: list[list[str]], align: str = "") -> list[str]:

@@ -33,7 +33,6 @@ import argparse
 import cProfile
 import pstats
 import random
-import shlex
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -41,8 +40,6 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy.engine import make_url
 
 from bench import report, scheduling_baseline, scheduling_data
 from bench.dataset import on_each_database
@@ -188,7 +185,7 @@ class SchedulingBench:
                         seconds = time.perf_counter() - started
                     ours = [p.start for p in found.proposals]
                     if counted:
-                        times.booked.append(sum(len(s) for s in found.loaded.booked.values()))
+                        times.booked.append(sum(len(s) for s in found.loaded.bookings.values()))
                         times.meetings.append(sum(len(s) for s in found.loaded.appointments.values()))
                 else:
                     started = time.perf_counter()
@@ -269,14 +266,6 @@ def section(args: argparse.Namespace, results: list[Times], facts: dict[str, Any
     return "\n".join(lines)
 
 
-def command_line(argv: list[str]) -> str:
-    shown = list(argv)
-    for i, arg in enumerate(shown[:-1]):
-        if arg == "--database-url":  # never write a password into the docs
-            shown[i + 1] = make_url(shown[i + 1]).render_as_string(hide_password=True)
-    return shlex.join([".venv/bin/python", "bench/scheduling.py", *shown])
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -299,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nOur engine on SQLite, every counted request (cProfile, cumulative):")
         pstats.Stats(bench.profile, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
     if args.output:
-        command = command_line(sys.argv[1:] if argv is None else argv)
+        command = report.command_line("bench/scheduling.py", sys.argv[1:] if argv is None else argv)
         report.write_section(args.output, "scheduling", section(args, results, facts, command))
         print(f"wrote the scheduling section of {args.output}")
     return 0

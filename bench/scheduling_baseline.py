@@ -63,7 +63,7 @@ def find(session: Session, service: Service, request: Request,
 
 def scan(loaded: Loaded, leaves: list[Need], window: Span, duration: int, granularity: int, zone: ZoneInfo,
          limit: int) -> list[int]:
-    lines = {r: Timeline(working_spans(loaded.times[r], window), loaded.booked.get(r, []),
+    lines = {r: Timeline(working_spans(loaded.times[r], window), loaded.booked(r),
                          loaded.appointments.get(r, []), loaded.capacity(r)) for r in loaded.resources}
     # The narrowest requirement chooses first (a resource in two groups goes where it is needed most), as the
     # engine's assignment does.

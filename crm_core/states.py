@@ -40,6 +40,15 @@ class StateModel:
             )
         return state.code, statuscode
 
+    def state_of(self, statuscode: int, among: tuple[int, ...] | None = None) -> int:
+        """The state a status reason belongs to (only `among` these states, if given); ValidationFailed if none."""
+        for s in self.states:
+            if statuscode in s.statuses and (among is None or s.code in among):
+                return s.code
+        allowed = ", ".join(f"{k} {v}" for s in self.states if among is None or s.code in among
+                            for k, v in s.statuses.items())
+        raise ValidationFailed.field("statuscode", f"status {statuscode} is not one of {allowed}")
+
     def check_transition(self, current: int, target: int) -> None:
         """A move between states must be allowed; a new status reason within the same state always is."""
         allowed = self.transitions.get(current)

@@ -31,6 +31,7 @@ from crm_core.models import Case, Resource, ResourceGroup, Service
 from crm_core.security import access
 from crm_core.security.principal import Principal
 from crm_core.security.privileges import Privilege
+from crm_core.services.weekly_hours import minute_of
 
 MAX_WINDOW_DAYS = 92
 MAX_RESULTS = 200
@@ -72,19 +73,18 @@ def find(session: Session, service: Service, request: Request, principal: Princi
         raise ValidationFailed.field("selection_rule", f"the service {service.name!r} has no selection rule: "
                                      "say which resources it needs first")
     need = need_of(session, service.selection_rule, request.case_id)
-    ids = need.resource_ids()
-    loaded = load(session, list(ids), window, request.exclude_activity)
+    # Only the resources that may be proposed have their time loaded (another site's, another unit's do not).
+    spec = entity("resource")
+    ids = [r.id for r in session.scalars(select(Resource).where(Resource.id.in_(need.resource_ids())))
+           if (request.site_id is None or r.site_id == request.site_id)
+           and (principal is None or readable(session, principal, spec, r))]
+    loaded = load(session, ids, window, request.exclude_activity)
     duration = service.duration_minutes
     starts_window = _start_window(service)
-    candidates = {}
-    for resource_id, resource in loaded.resources.items():
-        if request.site_id is not None and resource.site_id != request.site_id:
-            continue
-        if principal is not None and not readable(session, principal, entity("resource"), resource):
-            continue
-        candidates[resource_id] = candidate(loaded, resource, window, duration, starts_window)
+    candidates = {resource_id: candidate(loaded, resource, window, duration, starts_window)
+                  for resource_id, resource in loaded.resources.items()}
     grid = start_grid(ZoneInfo(request.time_zone), window, duration, service.granularity_minutes,
-                      _minutes(service.start_window_from) or 0)
+                      _minutes(service.start_window_from) or 0)  # the grid's anchor
     proposals = find_slots(need, candidates, grid, duration, request.preferred, min(request.limit, MAX_RESULTS))
     return Found(proposals, loaded)
 
@@ -95,7 +95,7 @@ def candidate(loaded: Loaded, resource: Resource, window: Span, duration: int,
     working = working_spans(rt, window)
     # A meeting fills a user whatever the capacity; bookings fill a facility up to its capacity.
     busy = loaded.busy(resource.id)
-    full = normalise([*saturated(loaded.booked.get(resource.id, []), loaded.capacity(resource.id)),
+    full = normalise([*saturated(loaded.booked(resource.id), loaded.capacity(resource.id)),
                       *loaded.appointments.get(resource.id, [])])
     free = subtract(working, full)
     starts = normalise((a, b - duration + 1) for a, b in free if b - a >= duration)
@@ -165,9 +165,6 @@ def _start_window(service: Service) -> tuple[int, int] | None:
 
 
 def _minutes(text: str | None) -> int | None:
-    if text is None:
-        return None
-    hour, _, minute = text.partition(":")
-    return int(hour) * 60 + int(minute)
+    return None if text is None else minute_of(text, "start_window", allow_midnight=False)
 
 

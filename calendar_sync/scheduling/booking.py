@@ -27,7 +27,7 @@ from calendar_sync.scheduling.intervals import subtract as minus
 from calendar_sync.scheduling.resource_time import load
 from calendar_sync.scheduling.search import Candidate, SearchContext, assign
 from calendar_sync.scheduling.working_time import working_spans
-from crm_core.activity_catalogue import BUILTIN, CANCELED, PARTY_ROLES
+from crm_core.activity_catalogue import BUILTIN, CANCELED, OPEN, PARTY_ROLES, SCHEDULED
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import SharedWork, UnitOfWork
 from crm_core.entities import entity
@@ -38,6 +38,8 @@ from crm_core.security.privileges import Privilege
 from crm_core.services.activities import ActivityService
 
 RESOURCE = PARTY_ROLES["resource"]
+_STATES = BUILTIN["service_activity"].states
+_BOOKABLE = (OPEN, SCHEDULED)  # a booking starts Requested, Tentative, Pending or Reserved
 MAX_BOOKING = timedelta(days=31)
 SOFT = ("outside_working_hours", "appointment")
 
@@ -102,7 +104,7 @@ class BookingService:
         assert isinstance(record, ServiceActivity)
         record.service_id = service.id
         record.site_id = _common_site(resources)
-        record.statecode, record.statuscode = BUILTIN["service_activity"].states.resolve(_state_of(status), status)
+        record.statecode, record.statuscode = _STATES.resolve(_STATES.state_of(status, _BOOKABLE), status)
         self._occupy(record, slot)
         self.session.flush()
         self.uow.commit()
@@ -118,7 +120,7 @@ class BookingService:
         service = self._service(record.service_id)
         ids = resource_ids if resource_ids is not None else tuple(
             p.party_id for p in record.parties if p.participation == RESOURCE and p.party_id is not None)
-        slot = self._complete(service, Slot(start, end or start, ids) if end else Slot(start, start, ids))
+        slot = self._complete(service, Slot(start, end or start, ids))
         resources = self._resources(slot.resource_ids)
         self._lock(slot.resource_ids)
         case_id = record.regarding_id if record.regarding_type == "case" else None
@@ -128,9 +130,8 @@ class BookingService:
         record.occurred_on = slot.start
         record.site_id = _common_site(resources)
         if record.statecode == CANCELED:
-            states = BUILTIN["service_activity"].states
-            record.statecode, record.statuscode = states.resolve(_state_of(service.initial_status_code),
-                                                                 service.initial_status_code)
+            status = service.initial_status_code
+            record.statecode, record.statuscode = _STATES.resolve(_STATES.state_of(status, _BOOKABLE), status)
         self._occupy(record, slot)
         self.session.flush()
         self.uow.commit()
@@ -182,7 +183,7 @@ class BookingService:
         loaded = load(self.session, [r.id for r in resources], span, exclude_activity=exclude)
         clashes: list[Clash] = []
         for resource in resources:
-            full = intersect(saturated(loaded.booked.get(resource.id, []), loaded.capacity(resource.id)), [span])
+            full = intersect(saturated(loaded.booked(resource.id), loaded.capacity(resource.id)), [span])
             if full:
                 clashes.append(Clash(resource.id, resource.name, "booked", slot.start, slot.end))
                 continue
@@ -211,7 +212,7 @@ class BookingService:
             if resource_id not in have:
                 record.parties.append(ActivityParty(id=uuid.uuid4(), participation=RESOURCE, party_type="resource",
                                                     party_id=resource_id))
-        record.modified_on = utcnow()
+        record.modified_on = utcnow()  # a change of resources alone touches only party rows
 
     def _booked(self, activity_id: uuid.UUID) -> ServiceActivity:
         record = self.activities.get(activity_id, Privilege.WRITE)
@@ -239,11 +240,5 @@ def _common_site(resources: list[Resource]) -> uuid.UUID | None:
     return sites.pop() if len(sites) == 1 else None
 
 
-def _state_of(status: int) -> int:
-    states = BUILTIN["service_activity"].states
-    for state in (0, 3):
-        if status in states.state(state).statuses:
-            return state
-    raise ValidationFailed.field("statuscode", "a booking starts Requested 1, Tentative 2, Pending 3 or Reserved 4")
 
 

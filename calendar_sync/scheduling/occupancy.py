@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import or_, select
@@ -28,18 +29,32 @@ ATTENDING = (5, 6, 7)  # required, optional, organizer
 INSTANCE_SINGLE, INSTANCE_EXCEPTION = 0, 3
 
 
+@dataclass(frozen=True)
+class BookingRow:
+    """One resource's share of a service activity, as the view shows it (exact times, which activity)."""
+
+    activity_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def span(self) -> Span:
+        return (minute_floor(self.starts_at), minute_ceil(self.ends_at))
+
+
 def bookings(session: Session, resource_ids: Collection[uuid.UUID], window: Span,
-             exclude_activity: uuid.UUID | None = None) -> dict[uuid.UUID, list[Span]]:
-    """Each resource's booked spans overlapping the window (overlapping one another for a facility)."""
+             exclude_activity: uuid.UUID | None = None) -> dict[uuid.UUID, list[BookingRow]]:
+    """Each resource's bookings overlapping the window (overlapping one another for a facility), by start."""
     start, end = instant(window[0]), instant(window[1])
-    query = select(ResourceBooking.resource_id, ResourceBooking.starts_at, ResourceBooking.ends_at).where(
+    query = select(ResourceBooking.resource_id, ResourceBooking.activity_id, ResourceBooking.starts_at,
+                   ResourceBooking.ends_at).order_by(ResourceBooking.starts_at, ResourceBooking.activity_id).where(
         ResourceBooking.resource_id.in_(resource_ids), ResourceBooking.starts_at < end,
         ResourceBooking.ends_at > start)
     if exclude_activity is not None:
         query = query.where(ResourceBooking.activity_id != exclude_activity)
-    out: dict[uuid.UUID, list[Span]] = defaultdict(list)
-    for resource_id, starts_at, ends_at in session.execute(query):
-        out[resource_id].append((minute_floor(starts_at), minute_ceil(ends_at)))
+    out: dict[uuid.UUID, list[BookingRow]] = defaultdict(list)
+    for resource_id, activity_id, starts_at, ends_at in session.execute(query):
+        out[resource_id].append(BookingRow(activity_id, starts_at, ends_at))
     return out
 
 

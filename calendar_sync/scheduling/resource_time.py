@@ -32,11 +32,14 @@ class Loaded:
 
     resources: dict[uuid.UUID, Resource]
     times: dict[uuid.UUID, ResourceTime]
-    booked: dict[uuid.UUID, list[Span]]  # service activities, overlapping one another as they come
+    bookings: dict[uuid.UUID, list[occupancy.BookingRow]]  # service activities, overlapping as they come
     appointments: dict[uuid.UUID, list[Span]]  # a user resource's meetings
 
+    def booked(self, resource_id: uuid.UUID) -> list[Span]:
+        return [b.span for b in self.bookings.get(resource_id, ())]
+
     def busy(self, resource_id: uuid.UUID) -> list[Span]:
-        return [*self.booked.get(resource_id, ()), *self.appointments.get(resource_id, ())]
+        return [*self.booked(resource_id), *self.appointments.get(resource_id, ())]
 
     def capacity(self, resource_id: uuid.UUID) -> int:
         r = self.resources[resource_id]

@@ -10,17 +10,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from calendar_sync.scheduling.availability import MAX_RESULTS, Request, find
 from calendar_sync.scheduling.booking import BookingService, Slot
 from calendar_sync.scheduling.intervals import instant
-from crm_core.activity_catalogue import CANCELED, COMPLETED, SCHEDULED
+from crm_core.activity_catalogue import BUILTIN, CANCELED, COMPLETED, SCHEDULED
 from crm_core.api.deps import CallerDep
 from crm_core.api.schemas.activities import ActivityOut, activity_out
-from crm_core.errors import Forbidden, NotFound, ValidationFailed
+from crm_core.entities import entity
+from crm_core.errors import NotFound
 from crm_core.models import ResourceBooking, Service, ServiceActivity
+from crm_core.security import access
 from crm_core.security.privileges import Privilege
 from crm_core.services.activities import ActivityService
+from crm_core.services.activity_display import describe
 from crm_core.services.scheduling_records import check_time_zone
 
 router = APIRouter(tags=["service calendar"])
@@ -153,34 +157,28 @@ def reschedule(caller: CallerDep, activity_id: _Id, body: RescheduleIn) -> Any:
              summary="Move a booking through its statuses; canceling or a no-show frees its resources")
 def set_status(caller: CallerDep, activity_id: _Id, body: StatusIn) -> Any:
     _service_activity(caller, activity_id, Privilege.WRITE)
+    # Not back to Open: a canceled booking is booked again by reschedule, which checks its resources.
+    state = BUILTIN["service_activity"].states.state_of(body.statuscode, (SCHEDULED, COMPLETED, CANCELED))
     svc = ActivityService(caller.uow, caller.principal)
-    states = {3: SCHEDULED, 4: SCHEDULED, 6: SCHEDULED, 7: SCHEDULED, 8: COMPLETED, 9: CANCELED, 10: CANCELED}
-    if body.statuscode not in states:
-        raise ValidationFailed.field("statuscode", "Pending 3, Reserved 4, In Progress 6, Arrived 7, Completed 8, "
-                                     "Canceled 9 or No Show 10 (to book again, reschedule)")
-    return service_activity_out(svc.set_state(activity_id, states[body.statuscode], body.statuscode,
-                                              action="cancel" if states[body.statuscode] == CANCELED else "set_state"))
+    return service_activity_out(svc.set_state(activity_id, state, body.statuscode,
+                                              action="cancel" if state == CANCELED else "set_state"))
 
 
 @router.get("/service-activities", response_model=list[ActivityOut],
             summary="The service activities booked on resources between start and end, by start")
 def in_window(caller: CallerDep, start: Annotated[AwareDatetime, Query()], end: Annotated[AwareDatetime, Query()],
               resource_id: Annotated[list[uuid.UUID] | None, Query()] = None) -> Any:
-    from sqlalchemy import select
-
-    query = select(ResourceBooking.activity_id).where(ResourceBooking.starts_at < end,
-                                                        ResourceBooking.ends_at > start).distinct()
+    booked = select(ResourceBooking.activity_id).where(ResourceBooking.starts_at < end,
+                                                         ResourceBooking.ends_at > start)
     if resource_id:
-        query = query.where(ResourceBooking.resource_id.in_(resource_id))
-    svc = ActivityService(caller.uow, caller.principal)
-    out = []
-    for activity_id in caller.uow.session.scalars(query.limit(2000)):
-        try:
-            out.append(svc.get(activity_id))
-        except (NotFound, Forbidden):
-            continue  # another unit's booking: the caller sees the resource busy, not what for
-    out.sort(key=lambda r: (r.scheduled_start, str(r.id)))
-    return [service_activity_out(r) for r in out]
+        booked = booked.where(ResourceBooking.resource_id.in_(resource_id))
+    # Another unit's booking is left out: the caller sees the resource busy (the view), not what for.
+    reach = access.scope(caller.principal, entity("activity"), Privilege.READ)
+    session = caller.uow.session
+    found = list(session.scalars(select(ServiceActivity).where(ServiceActivity.id.in_(booked), reach)
+                                 .order_by(ServiceActivity.scheduled_start, ServiceActivity.id).limit(2000)))
+    describe(session, caller.principal, found)
+    return [service_activity_out(r) for r in found]
 
 
 def _service_activity(caller: Any, activity_id: uuid.UUID, privilege: Privilege) -> ServiceActivity:

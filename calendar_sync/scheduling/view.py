@@ -9,7 +9,6 @@ resource's appointments show as free/busy only, never their subjects."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from calendar_sync.scheduling.availability import members, readable
 from calendar_sync.scheduling.intervals import Span, instant, minute_ceil, minute_floor, normalise
+from calendar_sync.scheduling.occupancy import BookingRow
 from calendar_sync.scheduling.resource_time import load
 from calendar_sync.scheduling.working_time import local_minute, working_spans
 from crm_core.activity_catalogue import kind_of
 from crm_core.entities import entity
 from crm_core.errors import Forbidden, NotFound, ValidationFailed
-from crm_core.models import Activity, Resource, ResourceBooking, ResourceGroup, ServiceActivity
+from crm_core.models import Activity, Resource, ResourceGroup, ServiceActivity
 from crm_core.security import access
 from crm_core.security.principal import Principal
 from crm_core.security.privileges import Privilege
@@ -74,7 +74,7 @@ def calendar(session: Session, principal: Principal, scope: Scope, start: dateti
     window = check_window(start, end)
     chosen = _resources(session, principal, scope)
     loaded = load(session, [r.id for r in chosen], window)
-    bookings = _bookings(session, principal, [r.id for r in chosen], start, end)
+    bookings = _bookings(session, principal, loaded.bookings)
     out = []
     for r in chosen:
         working = working_spans(loaded.times[r.id], window)
@@ -114,29 +114,26 @@ def _resources(session: Session, principal: Principal, scope: Scope) -> list[Res
     return sorted(rows, key=lambda r: (r.name.casefold(), str(r.id)))
 
 
-def _bookings(session: Session, principal: Principal, resource_ids: list[uuid.UUID], start: datetime,
-              end: datetime) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """The booking rows (those of open and scheduled activities: canceling removes them) in the window."""
-    if not resource_ids:
-        return {}
-    rows = list(session.execute(select(ResourceBooking.resource_id, ResourceBooking.activity_id,
-                                       ResourceBooking.starts_at, ResourceBooking.ends_at).where(
-        ResourceBooking.resource_id.in_(resource_ids), ResourceBooking.starts_at < end,
-        ResourceBooking.ends_at > start)))
-    activity_ids = {row.activity_id for row in rows}
+def _bookings(session: Session, principal: Principal,
+              rows: dict[uuid.UUID, list[BookingRow]]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The bookings `load` read (those of open and scheduled activities: canceling removes them), described
+    when the caller may read their activity, else shown as busy."""
+    activity_ids = {b.activity_id for bookings in rows.values() for b in bookings}
     activities = {a.id: a for a in session.scalars(
         select(ServiceActivity).where(ServiceActivity.id.in_(activity_ids)))} if activity_ids else {}
     visible = _readable_activities(session, principal, set(activities))
-    out: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r.starts_at, str(r.activity_id))):
-        activity = activities.get(row.activity_id)
-        if activity is not None and activity.id in visible:
-            _, status = kind_of(activity).states.label(activity.statecode, activity.statuscode)
-            out[row.resource_id].append({"kind": "booking", "id": activity.id, "subject": activity.subject,
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for resource_id, bookings in rows.items():
+        out[resource_id] = []
+        for row in bookings:
+            activity = activities.get(row.activity_id)
+            if activity is not None and activity.id in visible:
+                _, status = kind_of(activity).states.label(activity.statecode, activity.statuscode)
+                out[resource_id].append({"kind": "booking", "id": activity.id, "subject": activity.subject,
                                          "status": status, "service_id": activity.service_id,
                                          "start": row.starts_at, "end": row.ends_at})
-        else:
-            out[row.resource_id].append({"kind": "busy", "start": row.starts_at, "end": row.ends_at})
+            else:
+                out[resource_id].append({"kind": "busy", "start": row.starts_at, "end": row.ends_at})
     return out
 
 
