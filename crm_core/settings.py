@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     graph_notification_url: str | None = Field(
         default=None, pattern=r"^https://", description="The public HTTPS base URL Microsoft Graph calls back with "
         "change notifications (docs/graph-notifications.md); unset: no subscriptions, Graph syncs on schedule only.")
+    # Workers (docs/workers.md).
+    broker_url: str = Field(default="", description="Celery's broker: redis://... or amqp://...; empty means "
+                            "the embedded broker (files under data_dir), for one machine.")
+    worker_concurrency: int = Field(default=4, ge=1, le=256, description="Tasks one `crm worker` runs at once.")
+    dispatch_seconds: float = Field(default=5.0, gt=0, description="How often beat looks for due mailboxes.")
+    sync_lease_seconds: float = Field(default=90.0, ge=1, description="How long a dead worker can block its "
+                                      "mailbox: the lease a running sync renews while it lives.")
+    sync_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    sync_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    sync_park_after_failures: int = Field(default=8, ge=1, description="Failures in a row that park a mailbox.")
+    calendar_sync_seconds: float = Field(default=300.0, ge=10, description="How often calendars sync.")
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
@@ -78,6 +90,9 @@ class Settings(BaseSettings):
         out["secret_key"] = "***" if self.secret_key.get_secret_value() else "(generated under data_dir)"
         out["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
         out["data_dir"] = str(self.data_dir)
+        if self.broker_url:
+            out["broker_url"] = make_url(self.broker_url).render_as_string(hide_password=True) \
+                if "://" in self.broker_url and "@" in self.broker_url else self.broker_url
         return out
 
     def warnings(self) -> list[str]:

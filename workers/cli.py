@@ -1,6 +1,5 @@
 """The `crm` command: serve, migrate, manage users and tokens, load demo data."""
 
-import logging
 from typing import Annotated
 
 import typer
@@ -11,6 +10,7 @@ from crm_core.settings import Settings
 from workers.cli_calendar import calendar_app
 from workers.cli_mail import mail_app
 from workers.cli_mailbox import mailbox_app
+from workers.cli_workers import beat, worker
 
 app = typer.Typer(help="Mailbox CRM: sales, marketing and service around email and calendar.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -25,6 +25,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(mail_app, name="mail")
 app.add_typer(calendar_app, name="calendar")
+app.command()(worker)
+app.command()(beat)
 
 console = Console()
 err = Console(stderr=True)
@@ -44,23 +46,31 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (CRM_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (CRM_PORT).")] = None,
     migrate: Annotated[bool, typer.Option(help="Upgrade the database first.")] = True,
+    workers: Annotated[bool | None, typer.Option(
+        help="Also run a worker with the scheduler, as a child process. Default: yes with the embedded broker "
+        "(no CRM_BROKER_URL), no with a real one (run `crm worker` and `crm beat` yourself).")] = None,
 ) -> None:
-    """Run the API (http://HOST:PORT, docs at /docs)."""
+    """Run the API (http://HOST:PORT, docs at /docs, admin console at /admin/) and, embedded, the workers."""
     import uvicorn
 
-    from workers import bootstrap
+    from workers import bootstrap, logs
     from workers.app import create_app
+    from workers.child import WorkerChild
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log = logging.getLogger("crm")
-    log.info("settings: %s", settings.redacted())
-    for warning in settings.warnings():
-        log.warning(warning)
+    logs.configure(settings)
     if migrate and settings.migrate_on_start:
         bootstrap.upgrade(settings)
     app_ = create_app(settings)
-    uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="info")
+    child = WorkerChild() if (workers if workers is not None else not settings.broker_url) else None
+    try:
+        if child is not None:
+            child.start()
+        uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="info",
+                    log_config=None)
+    finally:
+        if child is not None:
+            child.stop()
 
 
 @db_app.command("upgrade")

@@ -31,6 +31,8 @@ UNKNOWN_SENDERS = ("keep_address", "create_contact", "create_lead")
 APPROVAL = ("pending", "approved")
 TEST_OUTCOMES = ("ok", "failed")
 DEFAULT_FOLDERS = ("INBOX", "Sent")
+DEFAULT_SYNC_INTERVAL = 300  # seconds between two passes of a mailbox (Dynamics polls about every 5 minutes)
+MIN_SYNC_INTERVAL, MAX_SYNC_INTERVAL = 30, 86400
 
 
 def _among(column: str, values: tuple[str, ...]) -> str:
@@ -137,6 +139,9 @@ class Mailbox(RecordMixin, Base):
     folders: Mapped[list[str]] = mapped_column(JsonDoc, default=lambda: list(DEFAULT_FOLDERS))
     keep_content: Mapped[str] = mapped_column(String(12), default="everything")
     unknown_senders: Mapped[str] = mapped_column(String(16), default="keep_address")
+    # How often the workers sync it; read by their dispatcher at every round, so a change needs no restart.
+    sync_interval_seconds: Mapped[int] = mapped_column(Integer, default=DEFAULT_SYNC_INTERVAL,
+                                                       server_default=str(DEFAULT_SYNC_INTERVAL))
     username: Mapped[str | None] = mapped_column(String(320))  # None: the email address
     password_secret: Mapped[str | None] = mapped_column(Text)
     oauth_refresh_token_secret: Mapped[str | None] = mapped_column(Text)  # reserved for Graph
@@ -165,6 +170,8 @@ class Mailbox(RecordMixin, Base):
         CheckConstraint(_among("keep_content", KEEP_CONTENT), name="keep_content"),
         CheckConstraint(_among("unknown_senders", UNKNOWN_SENDERS), name="unknown_senders"),
         CheckConstraint(_among("approval_status", APPROVAL), name="approval_status"),
+        CheckConstraint(f"sync_interval_seconds BETWEEN {MIN_SYNC_INTERVAL} AND {MAX_SYNC_INTERVAL}",
+                        name="sync_interval"),
         CheckConstraint(f"last_test_outcome IS NULL OR {_among('last_test_outcome', TEST_OUTCOMES)}",
                         name="last_test_outcome"),
     )

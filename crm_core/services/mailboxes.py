@@ -24,6 +24,7 @@ from crm_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm_core.models import EmailServerProfile, Mailbox, Queue, User
 from crm_core.models.mailboxes import (
     DEFAULT_FOLDERS,
+    DEFAULT_SYNC_INTERVAL,
     ENTRA_URL,
     INCOMING_FILTERS,
     KEEP_CONTENT,
@@ -39,7 +40,7 @@ MAX_FOLDERS, MAX_FOLDER_LENGTH = 20, 200
 # What only an administrator may set: whose mailbox it is and which server it uses.
 ADMIN_FIELDS = ("regarding_type", "regarding_id", "server_profile_id")
 _NOT_NULL = ("email_address", "server_profile_id", "incoming_enabled", "outgoing_enabled", "incoming_filter",
-             "folders", "keep_content", "unknown_senders")
+             "folders", "keep_content", "unknown_senders", "sync_interval_seconds")
 _CHOICES = {"incoming_filter": INCOMING_FILTERS, "keep_content": KEEP_CONTENT, "unknown_senders": UNKNOWN_SENDERS}
 
 
@@ -329,7 +330,7 @@ class MailboxService(RecordService[Mailbox]):
             defaults = {"incoming_enabled": True, "outgoing_enabled": bool(profile.outgoing_host),
                         "incoming_filter": "all" if record.queue_id else "known_records",
                         "folders": list(DEFAULT_FOLDERS), "keep_content": "everything",
-                        "unknown_senders": "keep_address"}
+                        "unknown_senders": "keep_address", "sync_interval_seconds": DEFAULT_SYNC_INTERVAL}
             for key, value in defaults.items():
                 if key not in values:
                     setattr(record, key, value)

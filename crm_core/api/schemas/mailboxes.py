@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from crm_core.api.schemas.common import RecordOut, Strict
-from crm_core.models.mailboxes import DEFAULT_FOLDERS
+from crm_core.models.mailboxes import DEFAULT_FOLDERS, DEFAULT_SYNC_INTERVAL, MAX_SYNC_INTERVAL, MIN_SYNC_INTERVAL
 
 Security = Literal["tls", "starttls", "plain"]
 IncomingProtocol = Literal["imap", "ews", "graph"]
@@ -132,6 +132,10 @@ class _MailboxOptions(Strict):
                                       examples=[list(DEFAULT_FOLDERS)])
     keep_content: KeepContent | None = Field(default=None, description=f"{_KEEP} Default everything.")
     unknown_senders: UnknownSenders | None = Field(default=None, description=f"{_UNKNOWN} Default keep_address.")
+    sync_interval_seconds: int | None = Field(
+        default=None, ge=MIN_SYNC_INTERVAL, le=MAX_SYNC_INTERVAL,
+        description=f"Seconds between two syncs by the workers (default {DEFAULT_SYNC_INTERVAL}); taken into "
+        "account at their next round, without a restart.")
     username: str | None = Field(default=None, max_length=320, description="Login; default the profile's "
                                  "username, else the email address.")
     password: SecretStr | None = _secret(f"{_WRITE_ONLY} Without one, the profile's credential is used.")
@@ -176,6 +180,7 @@ class MailboxOut(RecordOut):
     folders: list[str]
     keep_content: str
     unknown_senders: str
+    sync_interval_seconds: int
     username: str | None
     has_password: bool
     has_oauth_refresh_token: bool

@@ -1,0 +1,21 @@
+"""Beat's schedule. It holds no per-mailbox entries: the dispatcher task runs every few seconds and reads each
+mailbox's own interval from the database, so a new mailbox, or a changed interval, needs no restart."""
+
+from datetime import timedelta
+from typing import Any
+
+from crm_core.settings import Settings
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    schedule: dict[str, dict[str, Any]] = {
+        "dispatch-mailbox-syncs": {"task": "crm.dispatch", "schedule": timedelta(seconds=settings.dispatch_seconds),
+                                   "options": {"expires": settings.dispatch_seconds * 4}},
+        "sync-calendars": {"task": "crm.sync_calendars", "schedule": timedelta(seconds=settings.calendar_sync_seconds)},
+        "send-pending-mail": {"task": "crm.send_pending", "schedule": timedelta(seconds=30)},
+        "time-driven-chores": {"task": "crm.chores", "schedule": timedelta(minutes=1)},
+        "prune-sync-history": {"task": "crm.prune_history", "schedule": timedelta(hours=6)},
+    }
+    if settings.graph_notification_url:
+        schedule["renew-graph-subscriptions"] = {"task": "crm.graph_subscriptions", "schedule": timedelta(hours=1)}
+    return schedule
