@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Workers (docs/workers.md).
     broker_url: str = Field(default="", description="Celery's broker: redis://... or amqp://...; empty means "
                             "the embedded broker (files under data_dir), for one machine.")
+    queue: str = Field(default="crm", pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="The broker queue the "
+                       "tasks go to: deployments (or test runs) sharing one broker keep apart by their queue.")
     worker_concurrency: int = Field(default=4, ge=1, le=256, description="Tasks one `crm worker` runs at once.")
     dispatch_seconds: float = Field(default=5.0, gt=0, description="How often beat looks for due mailboxes.")
     sync_lease_seconds: float = Field(default=90.0, ge=1, description="How long a dead worker can block its "

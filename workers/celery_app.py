@@ -38,6 +38,7 @@ def configuration(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,  # a long sync does not hold other tasks hostage in its prefetch
+        "task_default_queue": settings.queue,
         "task_ignore_result": True,  # outcomes live in the database (runs, states), not in a result backend
         "task_serializer": "json",
         "accept_content": ["json"],

@@ -19,7 +19,7 @@ def worker(
     concurrency: Annotated[int | None, typer.Option(help="Tasks at once (CRM_WORKER_CONCURRENCY).")] = None,
     beat: Annotated[bool, typer.Option(help="Run the scheduler inside this worker (one such process only).")] = False,
     hostname: Annotated[str | None, typer.Option(help="Celery node name, e.g. worker1@%h.")] = None,
-    queues: Annotated[str | None, typer.Option(help="Queues to consume, comma-separated (default: all).")] = None,
+    queues: Annotated[str | None, typer.Option(help="Queues to consume, comma-separated (default: CRM_QUEUE).")] = None,
 ) -> None:
     """Run a worker: mailbox and calendar syncs, sending, chores. Stop it with Ctrl-C (it finishes its tasks) or
     kill it: a task it held is given to another worker, and nothing is tracked twice."""
