@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     sync_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     sync_park_after_failures: int = Field(default=8, ge=1, description="Failures in a row that park a mailbox.")
     calendar_sync_seconds: float = Field(default=300.0, ge=10, description="How often calendars sync.")
+    metrics_token: SecretStr = Field(default=SecretStr(""), description="Bearer token Prometheus sends to /metrics; "
+                                     "empty: only loopback may scrape.")
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
 
     @model_validator(mode="after")
@@ -90,6 +92,7 @@ class Settings(BaseSettings):
 
         out = self.model_dump()
         out["secret_key"] = "***" if self.secret_key.get_secret_value() else "(generated under data_dir)"
+        out["metrics_token"] = "***" if self.metrics_token.get_secret_value() else "(none: loopback only)"
         out["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
         out["data_dir"] = str(self.data_dir)
         if self.broker_url:

@@ -20,6 +20,7 @@ from crm_core.settings import Settings
 from mailbridge.admin.dry_run_route import router as mailbox_dry_run_router
 from mailbridge.admin.router import router as mailbox_admin_router
 from mailbridge.notifications.router import router as graph_notifications_router
+from workers.operations import router as operations_router
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scheduling_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # service calendar
     app.include_router(service_calendar_router)  # its view: /api/v1/service-calendar and the /service-calendar page
     app.include_router(graph_notifications_router)  # Graph's webhooks: unauthenticated, clientState checked
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(operations_router)  # /healthz, /readyz, /metrics
 
     return app

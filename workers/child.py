@@ -12,6 +12,18 @@ import threading
 log = logging.getLogger(__name__)
 
 
+def _die_with_parent() -> None:
+    """In the child, before it runs: a SIGTERM when the server dies, even by SIGKILL (Linux's PDEATHSIG), so
+    that no orphaned worker keeps syncing behind a stopped server."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the server's own shutdown still stops it
+        pass
+
+
 class WorkerChild:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
