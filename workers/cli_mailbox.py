@@ -259,10 +259,13 @@ def mailbox_sync(name: Annotated[str, typer.Argument(help="The mailbox's name or
     from dataclasses import replace
 
     from calendar_sync.meetings.incoming import apply_meeting_mail
+    from crm_core.errors import Conflict
     from crm_core.services.mailboxes import find_mailbox
     from mailbridge.errors import MailError
-    from mailbridge.tracking import TrackingOptions, sync_mailbox
+    from mailbridge.runs import run_mailbox_sync
+    from mailbridge.tracking import TrackingOptions
     from workers.mail_progress import print_summary, tracking_progress
+    from workers.runtime import run_policy
 
     with mail_factory() as (settings, factory):
         with UnitOfWork(factory) as uow:
@@ -271,9 +274,13 @@ def mailbox_sync(name: Annotated[str, typer.Argument(help="The mailbox's name or
             with tracking_progress(console) as progress:
                 # Meeting mail updates appointments: calendar_sync's hook, plugged in here (mailbridge cannot).
                 options = replace(TrackingOptions.from_settings(settings), meeting_mail=apply_meeting_mail)
-                summary = sync_mailbox(factory, mailbox_id, options, progress=progress)
-        except MailError as exc:
+                # As a worker's job: the mailbox's lease, a run in its history, its sync state moved.
+                result = run_mailbox_sync(factory, mailbox_id, trigger="cli", options=options,
+                                          policy=run_policy(settings), progress=progress, raise_errors=True)
+        except (MailError, Conflict) as exc:
             raise fail(exc) from None
+    summary = result.summary
+    assert summary is not None
     print_summary(console, summary)
     if any(f.error for f in summary.folders.values()):
         raise typer.Exit(1)

@@ -2,8 +2,9 @@
 
 The workers sync every approved mailbox on their own; this is the admin's "sync now" (and the user's, for his
 own mailbox). It needs Write on the mailbox, keeps no transaction open while the mail server answers, and
-is as safe to repeat or interrupt as any sync. A mail server that cannot be reached answers 502 with the
-reason (dns, connect, tls, auth)."""
+is as safe to repeat or interrupt as any sync. It runs as the workers' jobs do (mailbridge.runs): holding the
+mailbox's lease, so a worker syncing it at the same moment makes it answer 409, and recorded in its runs.
+A mail server that cannot be reached answers 502 with the reason (dns, connect, tls, auth)."""
 
 import uuid
 from typing import Any
@@ -14,7 +15,8 @@ from pydantic import BaseModel
 from crm_core.api.deps import CallerDep
 from crm_core.security.privileges import Privilege
 from crm_core.services.mailboxes import MailboxService
-from mailbridge.tracking import TrackingOptions, sync_mailbox
+from mailbridge.runs import RunPolicy, run_mailbox_sync
+from mailbridge.tracking import TrackingOptions
 from mailbridge.tracking.results import SyncSummary
 
 router = APIRouter()
@@ -59,4 +61,10 @@ def mailbox_sync_now(caller: CallerDep, record_id: uuid.UUID) -> Any:
     MailboxService(caller.uow, caller.principal).get(record_id, Privilege.WRITE)
     caller.uow.rollback()  # the sync runs its own transactions, one per batch
     options = TrackingOptions.from_settings(caller.context.settings)
-    return SyncOut.of(sync_mailbox(caller.context.session_factory, record_id, options))
+    settings = caller.context.settings
+    policy = RunPolicy(lease_seconds=settings.sync_lease_seconds, park_after_failures=settings.sync_park_after_failures)
+    # As a job: the mailbox's lease (no worker syncs it meanwhile), a run in its history, its state moved.
+    result = run_mailbox_sync(caller.context.session_factory, record_id, trigger="manual", options=options,
+                              policy=policy, raise_errors=True)
+    assert result.summary is not None
+    return SyncOut.of(result.summary)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
+from crm_core.errors import Conflict
 from crm_core.models import MailboxSyncRun, MailboxSyncState
 from crm_core.services import leases, mailbox_sync
 from mailbridge.notifications.store import sync_request_served
@@ -25,7 +26,7 @@ from mailbridge.runs.policy import Decision, RunPolicy, after_error, after_summa
 from mailbridge.tracking.context import load_mailbox
 from mailbridge.tracking.imap_sync import sync_mailbox
 from mailbridge.tracking.options import TrackingOptions
-from mailbridge.tracking.results import SyncSummary
+from mailbridge.tracking.results import Progress, ProgressEvent, SyncSummary
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +53,30 @@ class RunResult:
 
 def run_mailbox_sync(factory: sessionmaker[Session], mailbox_id: uuid.UUID, *, trigger: str = "schedule",
                      options: TrackingOptions | None = None, policy: RunPolicy | None = None,
-                     worker: str | None = None) -> RunResult:
+                     worker: str | None = None, progress: Progress | None = None,
+                     raise_errors: bool = False) -> RunResult:
+    """One pass as a job; every outcome recorded and returned. `raise_errors` (a person waiting: the API's and
+    the CLI's "sync now") raises instead, after recording: Conflict when another worker holds the mailbox or
+    it may not sync, the connector's error when the pass failed."""
     policy = policy or RunPolicy()
     worker = worker or worker_name()
     key = lease_key(mailbox_id)
     if not leases.acquire(factory, key, worker, policy.lease_seconds):
         log.info("mailbox %s: another worker is syncing it", mailbox_id)
+        if raise_errors:
+            raise Conflict("a worker is syncing this mailbox right now; its progress shows in its sync health")
         return RunResult("busy")
     try:
         run_id, started_on, refusal = _start(factory, mailbox_id, trigger, worker)
         if refusal is not None:
+            if raise_errors:
+                raise Conflict(f"the mailbox may not sync: {refusal}")
             return RunResult("refused", run_id, reason="may_not_sync", message=refusal)
         summary: SyncSummary | None = None
         error: BaseException | None = None
         with Heartbeat(factory, mailbox_id, key, worker, policy.lease_seconds) as heartbeat:
             try:
-                summary = sync_mailbox(factory, mailbox_id, options, progress=heartbeat.progress)
+                summary = sync_mailbox(factory, mailbox_id, options, progress=_both(heartbeat.progress, progress))
             except LeaseLost:
                 _abandon(factory, run_id)
                 return RunResult("abandoned", run_id, reason="lease_lost")
@@ -76,11 +85,23 @@ def run_mailbox_sync(factory: sessionmaker[Session], mailbox_id: uuid.UUID, *, t
                 if not _expected(exc):
                     log.exception("mailbox %s: sync failed", mailbox_id)
         result = _finish(factory, mailbox_id, run_id, summary, error, policy)
+        if error is not None and raise_errors:
+            raise error
         if summary is not None and result.outcome in ("succeeded", "partial"):
             sync_request_served(factory, mailbox_id, started_on)
         return result
     finally:
         leases.release(factory, key, worker)
+
+
+def _both(first: Progress, second: Progress | None) -> Progress:
+    if second is None:
+        return first
+
+    def both(event: ProgressEvent) -> None:
+        first(event)
+        second(event)
+    return both
 
 
 def _expected(exc: BaseException) -> bool:
