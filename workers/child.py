@@ -1,6 +1,7 @@
 """The worker `crm serve` starts beside the API in embedded mode: `crm worker --beat` as a child process, in its
-own process group, stopped (warm shutdown, then killed) when the server stops. A child that dies is started
-again, so a crash in a task does not leave the embedded CRM without its syncs."""
+own process group, stopped (warm shutdown, then killed) when the server stops, and stopping by itself when the
+server is gone (workers.cli_workers). A child that dies is started again, so a crash in a task does not leave
+the embedded CRM without its syncs."""
 
 import logging
 import os
@@ -12,18 +13,6 @@ import threading
 log = logging.getLogger(__name__)
 
 
-def _die_with_parent() -> None:
-    """In the child, before it runs: a SIGTERM when the server dies, even by SIGKILL (Linux's PDEATHSIG), so
-    that no orphaned worker keeps syncing behind a stopped server."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the server's own shutdown still stops it
-        pass
-
-
 class WorkerChild:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
@@ -32,7 +21,10 @@ class WorkerChild:
 
     def _spawn(self) -> None:
         command = [sys.executable, "-m", "workers.cli", "worker", "--beat"]
-        self._process = subprocess.Popen(command, start_new_session=True)
+        # The child watches that we live (CRM_WORKER_PARENT_PID): a server killed by any signal, even SIGKILL,
+        # leaves no orphaned worker syncing behind it.
+        env = dict(os.environ, CRM_WORKER_PARENT_PID=str(os.getpid()))
+        self._process = subprocess.Popen(command, start_new_session=True, env=env)
         log.info("started the embedded worker and scheduler (pid %d)", self._process.pid)
 
     def start(self) -> None:

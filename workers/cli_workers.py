@@ -2,6 +2,7 @@
 (Redis or RabbitMQ) and a shared database, run as many workers as you like on as many machines, and one beat.
 Without it, `crm serve` starts one worker with the scheduler inside (the embedded broker is for one machine)."""
 
+import logging
 from typing import Annotated
 
 import typer
@@ -13,6 +14,54 @@ def _prepare() -> None:
     settings = runtime.settings()
     logs.configure(settings)
     settings.resolved_secret_key()  # made once, here, before several processes could race to make it
+
+
+def _exit_when_idle(grace_seconds: float = 30.0) -> None:
+    """On a warm shutdown, once the running tasks are done (or after `grace_seconds`), end the process.
+
+    Celery's polling loop for virtual transports (the embedded file broker) goes on after a warm shutdown in this
+    Celery release, so the process would never exit. Ending it once nothing runs is safe: every task is
+    idempotent and acknowledged late, and a sync commits each batch with its checkpoint. With Redis or RabbitMQ
+    the worker exits by itself first and this never fires."""
+    import os
+    import threading
+    import time
+
+    from celery import signals
+    from celery.worker import state
+
+    def watchdog() -> None:
+        deadline = time.monotonic() + grace_seconds
+        time.sleep(2.0)  # let Celery's own shutdown go first
+        while state.active_requests and time.monotonic() < deadline:
+            time.sleep(0.2)
+        logging.getLogger("crm").info("worker stopped")
+        logging.shutdown()
+        os._exit(0)
+
+    def on_shutdown(**_: object) -> None:
+        threading.Thread(target=watchdog, name="exit when idle", daemon=True).start()
+
+    signals.worker_shutting_down.connect(on_shutdown, weak=False)
+
+
+def _stop_with_parent() -> None:
+    """`crm serve`'s child: a warm shutdown as soon as the server that started it is gone."""
+    import os
+    import signal
+    import threading
+
+    parent = os.environ.get("CRM_WORKER_PARENT_PID")
+    if not parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(parent):
+            threading.Event().wait(1.0)
+        logging.getLogger("crm").info("the server (pid %s) is gone: stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def worker(
@@ -36,6 +85,8 @@ def worker(
         argv.append(f"--hostname={hostname}")
     if queues:
         argv.append(f"--queues={queues}")
+    _exit_when_idle()
+    _stop_with_parent()
     app.worker_main(argv)
 
 
