@@ -1,6 +1,6 @@
 """`crm worker` and `crm beat`: the processes that run the Celery tasks and their schedule. With CRM_BROKER_URL
 (Redis or RabbitMQ) and a shared database, run as many workers as you like on as many machines, and one beat.
-Without it, `crm serve` starts one worker with the scheduler inside (the embedded broker is for one machine)."""
+Without it, `crm serve` starts one worker and the scheduler beside it (the embedded broker is for one machine)."""
 
 import logging
 from typing import Annotated
@@ -35,6 +35,11 @@ def _exit_when_idle(grace_seconds: float = 30.0) -> None:
         time.sleep(2.0)  # let Celery's own shutdown go first
         while state.active_requests and time.monotonic() < deadline:
             time.sleep(0.2)
+        import billiard
+
+        for child in billiard.active_children():  # --beat's scheduler, a forked process of ours
+            child.terminate()
+            child.join(5)
         logging.getLogger("crm").info("worker stopped")
         logging.shutdown()
         os._exit(0)
@@ -46,7 +51,7 @@ def _exit_when_idle(grace_seconds: float = 30.0) -> None:
 
 
 def _stop_with_parent() -> None:
-    """`crm serve`'s child: a warm shutdown as soon as the server that started it is gone."""
+    """`crm serve`'s children: a warm shutdown as soon as the server that started them is gone."""
     import os
     import signal
     import threading
@@ -96,4 +101,5 @@ def beat() -> None:
     from workers.celery_app import app
 
     _prepare()
+    _stop_with_parent()
     app.start(["beat", "--loglevel=INFO", f"--schedule={runtime.settings().data_dir / 'celerybeat-schedule'}"])
