@@ -23,12 +23,14 @@ app = Celery("crm", include=["workers.tasks"])
 
 def embedded_broker(data_dir: Path) -> dict[str, Any]:
     folder = data_dir / "broker"
-    for sub in ("messages", "processed"):
+    for sub in ("messages", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {"broker_url": "filesystem://",
             "broker_transport_options": {"data_folder_in": str(folder / "messages"),
                                          "data_folder_out": str(folder / "messages"),
-                                         "processed_folder": str(folder / "processed"), "store_processed": False},
+                                         "processed_folder": str(folder / "processed"), "store_processed": False,
+                                         # fanout (remote control, events) in files too, not in the cwd
+                                         "control_folder": str(folder / "control")},
             # The file broker has no fanout exchange: no remote control (Flower needs a real broker anyway).
             "worker_enable_remote_control": False}
 
@@ -51,12 +53,12 @@ def configuration(settings: Settings) -> dict[str, Any]:
         "beat_schedule": beat_schedule(settings),
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }
+    settings.ensure_data_dir()  # beat's schedule file lives there, whichever the broker
     if settings.broker_url:
         config["broker_url"] = settings.broker_url
         # Redis gives an unacknowledged task back after this long; the dispatcher resends a lost sync sooner.
         config["broker_transport_options"] = {"visibility_timeout": 3600}
     else:
-        settings.ensure_data_dir()
         config.update(embedded_broker(settings.data_dir))
     return config
 
