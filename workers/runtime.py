@@ -52,6 +52,10 @@ def tracking_options(current: Settings | None = None) -> TrackingOptions:
 
 
 def reset() -> None:
-    """Forget the cached settings and factory (tests that change the environment)."""
+    """Forget the cached settings and factory, closing its connections (tests that change the environment)."""
+    if _factory.cache_info().currsize:
+        engine = _factory().kw.get("bind")
+        if engine is not None:
+            engine.dispose()
     settings.cache_clear()
     _factory.cache_clear()
