@@ -17,6 +17,7 @@ from crm_core.api.schemas.common import PROBLEM_RESPONSES
 from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.security import secrets
 from crm_core.settings import Settings
+from mailbridge.admin.console_route import router as admin_console_router
 from mailbridge.admin.dry_run_route import router as mailbox_dry_run_router
 from mailbridge.admin.router import router as mailbox_admin_router
 from mailbridge.notifications.router import router as graph_notifications_router
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api_router())
     app.include_router(mailbox_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # mailbox test
+    app.include_router(admin_console_router)  # the admin console page: /admin/ and its assets
     app.include_router(mailbox_dry_run_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # first sync preview
     app.include_router(calendar_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # calendar sync now
     app.include_router(instances_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # series expanded

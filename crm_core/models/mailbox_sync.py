@@ -26,7 +26,9 @@ from crm_core.db.types import JsonDoc, utcnow
 # parked: too many failures in a row, waiting for an admin; stopped: the server refused the credentials for good.
 SYNC_STAGES = ("idle", "queued", "running", "backing_off", "parked", "stopped")
 RUN_OUTCOMES = ("running", "succeeded", "partial", "throttled", "failed", "stopped", "refused", "abandoned")
-RUN_TRIGGERS = ("schedule", "manual", "notification", "cli", "retry")
+# schedule: its interval came; requested: a Graph notification or an admin's "sync now" by the workers; retry: the
+# end of a back-off; manual: the API's synchronous sync; cli: `crm mailbox sync`.
+RUN_TRIGGERS = ("schedule", "requested", "retry", "manual", "cli")
 ALERT_LEVELS = ("error", "warning", "information")
 
 

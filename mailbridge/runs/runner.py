@@ -8,6 +8,7 @@ killed anywhere resumes from its last batch; the lease only keeps two workers fr
 import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,7 +33,10 @@ log = logging.getLogger(__name__)
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:thread. The thread matters: a worker runs several tasks at once in threads, and a lease taken
+    under the process's name alone would let two of its threads sync one mailbox together (leases.acquire
+    gives a lease back to the owner that holds it)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_native_id()}"
 
 
 def lease_key(mailbox_id: uuid.UUID) -> str:
@@ -119,6 +123,9 @@ def _start(factory: sessionmaker[Session], mailbox_id: uuid.UUID, trigger: str,
         mailbox = load_mailbox(uow.session, mailbox_id)
         state = mailbox_sync.state_of(uow.session, mailbox_id)
         permission = mailbox.may_sync("incoming")
+        if trigger == "schedule":  # what made it due, for the history
+            trigger = "requested" if mailbox.sync_requested_on else "retry" if state.failure_count else \
+                trigger
         run = MailboxSyncRun(id=run_id, mailbox_id=mailbox_id, trigger=trigger, worker=worker,
                              connector=mailbox.server_profile.incoming_protocol, started_on=now, folders=[])
         uow.session.add(run)
@@ -164,7 +171,10 @@ def _finish(factory: sessionmaker[Session], mailbox_id: uuid.UUID, run_id: uuid.
         run.outcome, run.finished_on = decision.outcome, now
         run.error_reason, run.error_message = decision.reason, decision.message
         run.retry_after = decision.throttled_for
-        _apply(session, state, decision, mailbox.sync_interval_seconds, now)
+        if state.current_run_id == run_id:
+            _apply(session, state, decision, mailbox.sync_interval_seconds, now)
+        else:  # this pass stalled past its lease and another took the mailbox over: the state is the other's
+            log.warning("mailbox %s: run %s ended after another pass took the mailbox over", mailbox_id, run_id)
         uow.commit()
         log.info("mailbox %s: run %s %s%s", mailbox_id, run_id, decision.outcome,
                  f" ({decision.reason}: {decision.message})" if decision.reason else "")

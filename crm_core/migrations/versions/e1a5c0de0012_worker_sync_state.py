@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('retry_after', sa.Double(), nullable=True),
     sa.CheckConstraint("outcome IN ('running', 'succeeded', 'partial', 'throttled', 'failed', 'stopped', 'refused', 'abandoned')", name=op.f('ck_mailbox_sync_runs_outcome')),
-    sa.CheckConstraint("trigger IN ('schedule', 'manual', 'notification', 'cli', 'retry')", name=op.f('ck_mailbox_sync_runs_trigger')),
+    sa.CheckConstraint("trigger IN ('schedule', 'requested', 'retry', 'manual', 'cli')", name=op.f('ck_mailbox_sync_runs_trigger')),
     sa.ForeignKeyConstraint(['mailbox_id'], ['mailboxes.id'], name=op.f('fk_mailbox_sync_runs_mailbox_id_mailboxes'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mailbox_sync_runs'))
     )
