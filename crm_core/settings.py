@@ -56,6 +56,8 @@ class Settings(BaseSettings):
                                       "mailbox: the lease a running sync renews while it lives.")
     sync_backoff_base_seconds: float = Field(default=30.0, gt=0)
     sync_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    sync_requeue_seconds: float = Field(default=180.0, ge=10, description="A mailbox queued this long without a "
+                                        "worker starting it is sent again (its task was lost with a worker).")
     sync_park_after_failures: int = Field(default=8, ge=1, description="Failures in a row that park a mailbox.")
     calendar_sync_seconds: float = Field(default=300.0, ge=10, description="How often calendars sync.")
     metrics_token: SecretStr = Field(default=SecretStr(""), description="Bearer token Prometheus sends to /metrics; "

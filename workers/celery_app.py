@@ -17,6 +17,7 @@ from celery import Celery
 
 from crm_core.settings import Settings
 from workers.beat_schedule import beat_schedule
+from workers.embedded_broker import TRANSPORT
 
 app = Celery("crm", include=["workers.tasks"])
 
@@ -25,7 +26,7 @@ def embedded_broker(data_dir: Path) -> dict[str, Any]:
     folder = data_dir / "broker"
     for sub in ("messages", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    return {"broker_url": "filesystem://",
+    return {"broker_url": "filesystem://", "broker_transport": TRANSPORT,  # kombu's, safe against kill -9
             "broker_transport_options": {"data_folder_in": str(folder / "messages"),
                                          "data_folder_out": str(folder / "messages"),
                                          "processed_folder": str(folder / "processed"), "store_processed": False,

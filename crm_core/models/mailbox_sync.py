@@ -62,7 +62,7 @@ class MailboxSyncRun(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
     trigger: Mapped[str] = mapped_column(String(12), default="schedule")
-    worker: Mapped[str] = mapped_column(String(200))  # host:pid of the process that ran it
+    worker: Mapped[str] = mapped_column(String(200))  # host:pid:thread of the worker that ran it
     connector: Mapped[str] = mapped_column(String(10))  # imap, ews, graph: the metrics' label
     started_on: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_on: Mapped[datetime | None]

@@ -69,7 +69,7 @@ class MailboxHealthOut(BaseModel):
     lag_seconds: float | None = Field(description="Since the last complete pass (or since approval, never synced).")
     last_error_reason: str | None
     last_error_message: str | None
-    worker: str | None = Field(description="host:pid of the worker syncing it now.")
+    worker: str | None = Field(description="host:pid:thread of the worker syncing it now.")
     progress: dict[str, Any] | None = Field(description="A running pass: folder, done, tracked, total if known.")
     tracked_today: int
     pending_send: int

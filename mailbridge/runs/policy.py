@@ -21,7 +21,7 @@ class RunPolicy:
     backoff_base_seconds: float = 30.0
     backoff_max_seconds: float = 3600.0
     park_after_failures: int = 8
-    requeue_after_seconds: float = 600.0  # a queued task that never reached a worker is sent again
+    requeue_after_seconds: float = 180.0  # a queued task that never reached a worker is sent again
 
     def backoff(self, failures: int, hint: float | None = None) -> float:
         """Exponential back-off with "equal jitter" (half fixed, half random), never below the server's hint:

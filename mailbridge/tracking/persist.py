@@ -227,7 +227,8 @@ class BatchRows:
         for model, rows in self._rows.items():
             if rows:
                 for table, columns in _tables(model, tuple(rows[0])):
-                    session.execute(insert(table), [{name: row[key] for name, key in columns} for row in rows])
+                    statement = _blob_insert(session, table) if model is MailBlob else insert(table)
+                    session.execute(statement, [{name: row[key] for name, key in columns} for row in rows])
                 rows.clear()
         if self._changes:
             session.execute(insert(AuditEntry), [entry_row(session, _email_entity(), email_id, "create", changes)
@@ -236,6 +237,19 @@ class BatchRows:
 
 
 @cache
+def _blob_insert(session: Session, table: Table) -> Any:
+    """A blob is content-addressed: another worker tracking another mailbox's mail with the same attachment (or the
+    same mail) may have stored it since this batch looked, and that is no conflict (INSERT ... ON CONFLICT DO
+    NOTHING, in each database's dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=["sha256"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=["sha256"])
+
+
 def _tables(model: type, keys: tuple[str, ...]) -> list[tuple[Table, list[tuple[str, str]]]]:
     """Each table of `model` (an email: activities, then emails), with its (column, attribute) pairs among
     `keys`. Core inserts, one statement per table: the ORM's bulk insert splits a batch into many statements

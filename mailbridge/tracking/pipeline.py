@@ -35,6 +35,7 @@ from mailbridge.tracking.dedupe import Known, find_known
 from mailbridge.tracking.explanation import explain
 from mailbridge.tracking.filtering import incoming_filter, may_create_records
 from mailbridge.tracking.lookups import BatchLookups, TrackedLike, prefetch, watching_party_records
+from mailbridge.tracking.mail_locks import lock_messages
 from mailbridge.tracking.options import TrackingOptions
 from mailbridge.tracking.parsing import Normalised, normalise_one
 from mailbridge.tracking.parties import ResolvedParties, resolve_parties
@@ -69,6 +70,7 @@ def track_items(uow: UnitOfWork, ctx: MailboxContext, items: Sequence[SourceItem
     whole = savepoint(session)
     try:
         readable = [m for m in messages if isinstance(m, NormalisedMessage)]
+        lock_messages(session, readable)  # before dedupe looks: another worker may be tracking the same mail
         keep_raw = ctx.keep_content == "everything"
         raw_hashes = [m.raw_sha256 for m in readable] if keep_raw else []
         rows = BatchRows()
@@ -102,6 +104,7 @@ def track_item(uow: UnitOfWork, ctx: MailboxContext, item: SourceItem, options: 
     message = message if message is not None else normalise_one(item.raw, options.normalise)
     if isinstance(message, Unreadable):
         return quarantine(session, ctx.mailbox_id, item, message.reason, message.detail)
+    lock_messages(session, [message])
     nested = savepoint(session)
     try:
         outcome = _track(uow, ctx, item, message, options, now or utcnow())
