@@ -1,3 +1,4 @@
-"""The worker tests use the mail tests' real Dovecot (a fresh account per test)."""
+"""The worker tests use the mail tests' real Dovecot (a fresh account per test) and the calendar tests' Radicale."""
 
+from tests.calendar_sync.conftest import radicale  # noqa: F401 - fixtures
 from tests.mailbridge.conftest import dovecot, mailbox  # noqa: F401 - fixtures

@@ -14,7 +14,6 @@ from crm_core.settings import Settings
 from mailbridge.runs import run_mailbox_sync
 from mailbridge.tracking import TrackingOptions
 from tests.mailbridge.conftest import Mailbox as DovecotAccount
-from tests.mailbridge.conftest import dovecot, mailbox  # noqa: F401 - the Dovecot fixtures, used here too
 from tests.mailbridge.tracking_fixtures import append, crm_mailbox, mail
 from tests.org import OrgBuilder
 from workers import logs
@@ -47,7 +46,7 @@ def test_not_ready_when_the_broker_does_not_answer(client) -> None:
 
 
 def test_metrics_count_synced_mail_runs_and_lag_per_mailbox(client, org: OrgBuilder, session_factory,
-                                                           mailbox: DovecotAccount) -> None:  # noqa: F811
+                                                           mailbox: DovecotAccount) -> None:
     admin = org.admin()
     box = crm_mailbox(client, admin, org, session_factory, mailbox, incoming_filter="all", name="Sales inbox")
     for n in range(2):

@@ -17,10 +17,8 @@ from crm_core.models.calendars import Calendar
 from crm_core.security.principal import Principal
 from crm_core.services.calendars import CalendarService
 from crm_core.settings import Settings
-from tests.calendar_sync.conftest import radicale  # noqa: F401 - the CalDAV server fixture, used here too
 from tests.calendar_sync.dav_servers import DavServer
 from tests.mailbridge.conftest import Mailbox as DovecotAccount
-from tests.mailbridge.conftest import dovecot, mailbox  # noqa: F401 - the Dovecot fixtures, used here too
 from tests.mailbridge.tracking_fixtures import TEST_KEY, append, crm_mailbox, emails, mail
 from tests.org import OrgBuilder
 from workers import runtime, tasks
@@ -43,7 +41,7 @@ def eager(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_dispatcher_sends_the_due_mailbox_whose_sync_tracks_its_mail(client, org: OrgBuilder, session_factory,
-                                                                         mailbox: DovecotAccount,  # noqa: F811
+                                                                         mailbox: DovecotAccount,
                                                                          eager: None) -> None:
     admin = org.admin()
     box = crm_mailbox(client, admin, org, session_factory, mailbox, incoming_filter="all")
@@ -58,7 +56,7 @@ def test_the_dispatcher_sends_the_due_mailbox_whose_sync_tracks_its_mail(client,
 
 
 def test_the_calendars_task_syncs_each_enabled_calendar(client, org: OrgBuilder, session_factory,
-                                                        radicale: DavServer, eager: None) -> None:  # noqa: F811
+                                                        radicale: DavServer, eager: None) -> None:
     rep = org.user("rep@contoso.example", ["Salesperson"])
     ids = []
     for enabled in (True, False):
@@ -76,7 +74,7 @@ def test_the_calendars_task_syncs_each_enabled_calendar(client, org: OrgBuilder,
     assert synced[ids[0]] is not None and synced[ids[1]] is None
 
 
-def test_chores_run_and_old_history_is_pruned(client, org: OrgBuilder, session_factory, mailbox: DovecotAccount,  # noqa: F811
+def test_chores_run_and_old_history_is_pruned(client, org: OrgBuilder, session_factory, mailbox: DovecotAccount,
                                               eager: None) -> None:
     admin = org.admin()
     box = crm_mailbox(client, admin, org, session_factory, mailbox)
