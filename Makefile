@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/exchange_sync.py --rounds 1
 	$(BIN)/python bench/calendar.py
 	$(BIN)/python bench/scheduling.py
+	$(BIN)/python bench/workers.py
 
 ## lock: re-pin requirements.lock after changing dependencies in pyproject.toml (needs uv)
 lock:
