@@ -1,9 +1,7 @@
 """The service calendar view: its API (GET /api/v1/service-calendar) and its web page (GET /service-calendar).
 
-The page is a static file with its script and style beside it: it holds no data, so it is served without
-authentication; the script asks the API with the token the user gives it. The page's Content-Security-Policy
-allows only this origin's own script, style and requests, so that even a subject that slipped past the
-script's escaping could not run anything."""
+The page is a static file with its script and style beside it (crm_core.api.static_pages: no data, no
+authentication, a self-only Content-Security-Policy); the script asks the API with the token the user gives it."""
 
 from __future__ import annotations
 
@@ -20,18 +18,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 from calendar_sync.scheduling.view import MAX_WINDOW_DAYS, Scope, View, calendar, window_of
 from crm_core.api.deps import CallerDep
 from crm_core.api.schemas.common import PROBLEM_RESPONSES
-from crm_core.errors import NotFound, ValidationFailed
+from crm_core.api.static_pages import CSS, JS, StaticPage
+from crm_core.errors import ValidationFailed
 from crm_core.services.scheduling_records import check_time_zone
 
-WEB = Path(__file__).parent / "web"
-ASSETS = {"service_calendar.js": "text/javascript; charset=utf-8", "service_calendar.css": "text/css; charset=utf-8"}
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                               "img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",  # the token travels in the fragment, never sent; keep the rest home too
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
+WEB = StaticPage(Path(__file__).parent / "web", "service_calendar.html",
+                 {"service_calendar.js": JS, "service_calendar.css": CSS})
 
 
 class SpanOut(BaseModel):
@@ -111,14 +103,12 @@ def service_calendar(
 
 @page.get("/service-calendar")
 def service_calendar_page() -> FileResponse:
-    return FileResponse(WEB / "service_calendar.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+    return WEB.page_response()
 
 
 @page.get("/service-calendar/{name}")
 def service_calendar_asset(name: str) -> FileResponse:
-    if name not in ASSETS:  # only the named files: no path from the URL reaches the file system
-        raise NotFound(f"no file {name!r}")
-    return FileResponse(WEB / name, media_type=ASSETS[name], headers=PAGE_HEADERS)
+    return WEB.asset_response(name)
 
 
 router = APIRouter()
