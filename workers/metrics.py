@@ -31,8 +31,7 @@ from crm_core.models import (
     MailSighting,
 )
 from crm_core.models.mailbox_sync import SYNC_STAGES
-
-PENDING_SEND = 6
+from crm_core.services.email_sending import PENDING_SEND
 
 
 class DatabaseCollector(Collector):

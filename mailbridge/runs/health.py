@@ -26,9 +26,8 @@ from crm_core.models import (
     MailSighting,
 )
 from crm_core.services import leases
+from crm_core.services.email_sending import PENDING_SEND
 from mailbridge.runs.runner import lease_key
-
-PENDING_SEND = 6  # Email statuscode (crm_core.services.email_sending)
 
 
 @dataclass(frozen=True)
