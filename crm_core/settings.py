@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     calendar_sync_seconds: float = Field(default=300.0, ge=10, description="How often calendars sync.")
     metrics_token: SecretStr = Field(default=SecretStr(""), description="Bearer token Prometheus sends to /metrics; "
                                      "empty: only loopback may scrape.")
+    # The Outlook add-in (docs/outlook-addin.md).
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/]+(/.*)?$", description="The public base "
+                                   "URL of this server, as Outlook reaches it (HTTPS in production); unset: "
+                                   "http://HOST:PORT.")
+    addin_id: str = Field(default="5f0c7a53-4b0e-4d59-9a3f-2f4b8d1c6e21", pattern=r"^[0-9a-fA-F-]{36}$",
+                          description="The add-in's own id (a GUID; give each deployment its own).")
+    entra_client_id: str | None = Field(default=None, description="The Entra ID app registration the add-in signs "
+                                        "in with (single sign-on); the audience of its access tokens.")
+    entra_client_secret: SecretStr = Field(default=SecretStr(""), description="That app's secret, for the "
+                                           "on-behalf-of flow to Microsoft Graph.")
+    addin_tenants: list[str] = Field(default_factory=list, description="Entra tenant ids whose users may use the "
+                                     "add-in (JSON list); empty: none.")
+    addin_dev_tokens: bool = Field(default=False, description="Development: the add-in's API also accepts the "
+                                   "CRM's own API tokens.")
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
 
     @model_validator(mode="after")
@@ -69,6 +83,14 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'crm.db').as_posix()}"
         return self
+
+    @property
+    def base_url(self) -> str:
+        """Where Outlook and browsers reach this server: CRM_PUBLIC_URL, else http://HOST:PORT."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104 - compared, not bound
+        return f"http://{host}:{self.port}"
 
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -95,6 +117,7 @@ class Settings(BaseSettings):
         out = self.model_dump()
         out["secret_key"] = "***" if self.secret_key.get_secret_value() else "(generated under data_dir)"
         out["metrics_token"] = "***" if self.metrics_token.get_secret_value() else "(none: loopback only)"
+        out["entra_client_secret"] = "***" if self.entra_client_secret.get_secret_value() else None
         out["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
         out["data_dir"] = str(self.data_dir)
         if self.broker_url:
