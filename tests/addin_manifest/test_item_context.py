@@ -76,3 +76,28 @@ def test_bad_addresses_are_skipped_not_fatal(client, org: OrgBuilder, session_fa
     admin = org.admin()
     ctx = _context(session_factory, admin, sender="not an address", recipients=[("to", "<script>@x")])
     assert ctx.people == [] and ctx.tracked is None
+
+
+def test_the_record_picker_finds_by_name_address_and_number_within_reach(client, org: OrgBuilder,
+                                                                         session_factory) -> None:
+    from addin_manifest.search import search_records
+
+    admin = org.admin()
+    account = created(client, admin, "accounts", {"name": "Fabrikam"})
+    created(client, admin, "contacts", {"first_name": "Fab", "last_name": "Ian", "email_address1": "ian@x.example"})
+    case = created(client, admin, "cases", {"title": "Printer jam", "customer_type": "account",
+                                            "customer_id": account["id"]})
+    created(client, admin, "accounts", {"name": "100%_Real"})
+
+    def found(user, text, **kwargs):
+        with session_factory() as session:
+            return [(f.type, f.name) for f in search_records(session, load_principal(session, user.id), text,
+                                                              **kwargs)]
+
+    assert found(admin, "fab") == [("contact", "Fab Ian"), ("account", "Fabrikam")]
+    assert found(admin, "IAN@x") == [("contact", "Fab Ian")]
+    assert found(admin, case["case_number"][:6], kinds=["case"]) == [("case", "Printer jam")]
+    assert found(admin, "100%") == [("account", "100%_Real")]  # LIKE's wildcards are taken literally
+    assert found(admin, "10_") == []
+    outsider = org.user("outsider@contoso.example", ["Salesperson"], unit_id=org.unit("Elsewhere"))
+    assert found(outsider, "fab") == []
