@@ -4,6 +4,8 @@ import logging
 
 from fastapi import FastAPI
 
+from addin_manifest.auth.routes import router as addin_auth_router
+from addin_manifest.manifest_routes import router as addin_manifest_router
 from calendar_sync.admin import router as calendar_admin_router
 from calendar_sync.instances_route import router as instances_router
 from calendar_sync.meetings.router import router as meetings_router
@@ -52,5 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(service_calendar_router)  # its view: /api/v1/service-calendar and the /service-calendar page
     app.include_router(graph_notifications_router)  # Graph's webhooks: unauthenticated, clientState checked
     app.include_router(operations_router)  # /healthz, /readyz, /metrics
+    app.include_router(addin_manifest_router)  # the Outlook add-in's manifests and icons, unauthenticated
+    app.include_router(addin_auth_router, responses=PROBLEM_RESPONSES)  # /addin/api/whoami: the add-in's sign-in
 
     return app

@@ -7,6 +7,7 @@ from rich.console import Console
 
 from crm_core.errors import CrmError
 from crm_core.settings import Settings
+from workers.cli_addin import addin_app
 from workers.cli_calendar import calendar_app
 from workers.cli_mail import mail_app
 from workers.cli_mailbox import mailbox_app
@@ -25,6 +26,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(mail_app, name="mail")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(addin_app, name="addin")
 app.command()(worker)
 app.command()(beat)
 
@@ -96,9 +98,12 @@ def user_create(
     name: Annotated[str, typer.Option(help="Full name.")],
     role: Annotated[list[str] | None, typer.Option(help="Security role (repeat for several).")] = None,
     business_unit: Annotated[str | None, typer.Option(help="Business unit name; default the root.")] = None,
+    entra_tenant_id: Annotated[str | None, typer.Option(help="His Entra ID tenant id, for the Outlook add-in.")] = None,
+    entra_object_id: Annotated[str | None, typer.Option(help="His Entra ID object id in that tenant.")] = None,
 ) -> None:
     """Create a user with security roles."""
     from crm_core.services import directory
+    from crm_core.services.users import set_entra_identity
     from workers import bootstrap
 
     try:
@@ -106,6 +111,7 @@ def user_create(
             unit = directory.find_unit(uow.session, business_unit)
             roles = directory.find_roles(uow.session, role or ["Salesperson"])
             user = directory.create_user(uow.session, email, name, unit.id, roles)
+            set_entra_identity(uow.session, user, entra_tenant_id, entra_object_id)
             uow.commit()
             console.print(f"created user {user.email} ({user.id}) in {unit.name} with "
                           f"{', '.join(r.name for r in roles)}")

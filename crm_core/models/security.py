@@ -47,9 +47,15 @@ class User(RecordMixin, Base):
     full_name: Mapped[str] = mapped_column(String(200))
     business_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("business_units.id"), index=True)
     is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who he is in Microsoft Entra ID, for the Outlook add-in's sign-in: tenant id and object id (the `tid` and
+    # `oid` claims), never his email, which a tenant admin can reassign to someone else.
+    entra_tenant_id: Mapped[str | None] = mapped_column(String(36))
+    entra_object_id: Mapped[str | None] = mapped_column(String(36))
 
     roles: Mapped[list["SecurityRole"]] = relationship(secondary=user_roles, lazy="selectin")
     teams: Mapped[list["Team"]] = relationship(secondary=team_members, back_populates="members")
+
+    __table_args__ = (UniqueConstraint("entra_tenant_id", "entra_object_id"),)
 
 
 class Team(RecordMixin, Base):

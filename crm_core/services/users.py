@@ -8,6 +8,7 @@ import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm_core.db import column_limits
 from crm_core.errors import Conflict, CrmError, ValidationFailed
@@ -18,6 +19,31 @@ from crm_core.services.business_units import existing_unit, move_owned_records, 
 from crm_core.services.organisation import root_unit
 from crm_core.services.records import OwnerRef, RecordService
 from crm_core.services.security_roles import SYSTEM_ADMINISTRATOR, require_roles_grantable, roles_by_id
+
+
+def set_entra_identity(session: Session, user: User, tenant_id: str | uuid.UUID | None,
+                       object_id: str | uuid.UUID | None) -> None:
+    """Links the user to his Microsoft Entra ID account (tenant id and object id, both or neither), which one
+    other user may not have (409). The Outlook add-in signs him in by this pair, never by email."""
+    tenant, obj = _guid("entra_tenant_id", tenant_id), _guid("entra_object_id", object_id)
+    if (tenant is None) != (obj is None):
+        raise ValidationFailed.field("entra_object_id" if obj is None else "entra_tenant_id",
+                                     "give the Entra tenant id and object id together, or neither")
+    if tenant is not None:
+        taken = session.scalar(select(User.email).where(User.entra_tenant_id == tenant,
+                                                        User.entra_object_id == obj, User.id != user.id))
+        if taken is not None:
+            raise Conflict(f"user {taken} has this Entra ID account already", field="entra_object_id")
+    user.entra_tenant_id, user.entra_object_id = tenant, obj
+    session.flush()
+
+
+def _guid(field: str, value: str | uuid.UUID | None) -> str | None:
+    """Entra ids are GUIDs; stored in canonical lower case, as they appear in the tokens."""
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        raise ValidationFailed.field(field, f"{value!r} is not a GUID") from None
 
 
 class UsersAreNotDeleted(CrmError):
@@ -50,6 +76,7 @@ class UserService(RecordService[User]):
         require_roles_grantable(self.principal, roles, "creating this user")
         user = directory.create_user(self.session, values.get("email") or "", values.get("full_name") or "",
                                      unit_id, roles)
+        set_entra_identity(self.session, user, values.get("entra_tenant_id"), values.get("entra_object_id"))
         self.uow.commit()
         return user
 
@@ -62,6 +89,9 @@ class UserService(RecordService[User]):
             if not name:
                 raise ValidationFailed.field("full_name", "a user needs a name")
             record.full_name = name
+        if "entra_tenant_id" in values or "entra_object_id" in values:
+            set_entra_identity(self.session, record, values.get("entra_tenant_id", record.entra_tenant_id),
+                               values.get("entra_object_id", record.entra_object_id))
         unit_id = values.get("business_unit_id")
         if unit_id is not None and unit_id != record.business_unit_id:
             self._move(record, unit_id)

@@ -38,11 +38,17 @@ class RoleRef(BaseModel):
     name: str
 
 
+ENTRA_TENANT = "His Microsoft Entra ID tenant id (`tid`), for the Outlook add-in; set with the object id, null clears."
+ENTRA_OBJECT = "His object id in that tenant (`oid`): the add-in finds him by the pair, never by email."
+
+
 class UserCreate(Strict):
     email: str = Field(max_length=320, description="Sign-in address; validated, normalised, unique.")
     full_name: str = Field(min_length=1, max_length=200)
     business_unit_id: uuid.UUID | None = Field(default=None, description="Defaults to the root unit.")
     role_ids: list[uuid.UUID] = Field(default_factory=list, description="Security roles to give him.")
+    entra_tenant_id: uuid.UUID | None = Field(default=None, description=ENTRA_TENANT)
+    entra_object_id: uuid.UUID | None = Field(default=None, description=ENTRA_OBJECT)
 
 
 class UserUpdate(Strict):
@@ -50,6 +56,8 @@ class UserUpdate(Strict):
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     business_unit_id: uuid.UUID | None = Field(
         default=None, description="Moving a user moves the records he owns to the new unit.")
+    entra_tenant_id: uuid.UUID | None = Field(default=None, description=ENTRA_TENANT)
+    entra_object_id: uuid.UUID | None = Field(default=None, description=ENTRA_OBJECT)
 
 
 class UserOut(RecordOut):
@@ -58,6 +66,8 @@ class UserOut(RecordOut):
     business_unit_id: uuid.UUID
     is_disabled: bool
     roles: list[RoleRef]
+    entra_tenant_id: str | None = None
+    entra_object_id: str | None = None
 
 
 class RoleIdsIn(Strict):
