@@ -1,0 +1,96 @@
+"""The task pane's reads: GET /addin/api/context (everything the pane shows for the item in view, in one round
+trip) and GET /addin/api/search (the record picker). Both authenticated as the add-in's other endpoints are
+(addin_manifest.auth: an Entra ID token, or a CRM token in development mode) and read within the caller's
+privileges."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from addin_manifest.auth.principal import AddinCallerDep
+from addin_manifest.context import ItemContext, item_context
+from addin_manifest.search import KINDS, search_records
+
+router = APIRouter(prefix="/addin/api", tags=["outlook add-in"])
+
+MAX_RECIPIENTS = 200
+
+
+class RecordOut(BaseModel):
+    type: str
+    id: uuid.UUID
+    name: str
+
+
+class PersonOut(BaseModel):
+    address: str
+    role: str
+    records: list[RecordOut]
+
+
+class OpenItemOut(BaseModel):
+    type: str
+    id: uuid.UUID
+    title: str
+    number: str | None
+    customer: RecordOut | None
+    modified_on: datetime
+
+
+class ActivityOut(BaseModel):
+    id: uuid.UUID
+    activity_type: str
+    subject: str
+    occurred_on: datetime
+    statecode: int
+    regarding: RecordOut | None
+
+
+class TrackedOut(BaseModel):
+    email_id: uuid.UUID
+    regarding: RecordOut | None
+
+
+class ContextOut(BaseModel):
+    people: list[PersonOut]
+    open_cases: list[OpenItemOut]
+    open_opportunities: list[OpenItemOut]
+    recent_activities: list[ActivityOut]
+    tracked: TrackedOut | None = Field(description="This mail, tracked: its email activity and regarding record.")
+
+    @classmethod
+    def of(cls, ctx: ItemContext) -> "ContextOut":
+        return cls.model_validate(ctx, from_attributes=True)
+
+
+class FoundOut(BaseModel):
+    type: str
+    id: uuid.UUID
+    name: str
+    detail: str | None
+
+
+@router.get("/context", response_model=ContextOut,
+            summary="For the mail or meeting in view: its people's records, their open cases and opportunities, "
+            "recent activities, and whether it is tracked")
+def context(caller: AddinCallerDep,
+            sender: Annotated[str | None, Query(max_length=400, description="From (an address).")] = None,
+            to: Annotated[list[str] | None, Query(description="To (repeat), or a meeting's attendees.")] = None,
+            cc: Annotated[list[str] | None, Query(description="Cc (repeat).")] = None,
+            internet_message_id: Annotated[str | None, Query(max_length=998)] = None) -> Any:
+    recipients = [("to", a) for a in (to or [])] + [("cc", a) for a in (cc or [])]
+    ctx = item_context(caller.uow.session, caller.principal, sender=sender,
+                       recipients=recipients[:MAX_RECIPIENTS], internet_message_id=internet_message_id)
+    return ContextOut.of(ctx)
+
+
+@router.get("/search", response_model=list[FoundOut], summary="Records a mail can be regarding, by name, "
+            "address or number")
+def search(caller: AddinCallerDep, q: Annotated[str, Query(min_length=1, max_length=200)],
+           types: Annotated[list[str] | None, Query(description=f"Among {', '.join(KINDS)}.")] = None,
+           limit: Annotated[int, Query(ge=1, le=25)] = 10) -> Any:
+    return [FoundOut.model_validate(f, from_attributes=True)
+            for f in search_records(caller.uow.session, caller.principal, q, types, limit)]
