@@ -14,6 +14,7 @@ from calendar_sync.scheduling.routes import router as scheduling_router
 from calendar_sync.scheduling.view_route import router as service_calendar_router
 from crm_core import hooks
 from crm_core.api import problems
+from crm_core.api.correlation import CorrelationMiddleware
 from crm_core.api.deps import ApiContext
 from crm_core.api.router import api_router
 from crm_core.api.schemas.common import PROBLEM_RESPONSES
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.crm = ApiContext(settings=settings, session_factory=factory)
     problems.install(app)
+    app.add_middleware(CorrelationMiddleware)  # X-Correlation-Id on every response, in problems and in logs
     app.include_router(api_router())
     app.include_router(mailbox_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # mailbox test
     app.include_router(admin_console_router)  # the admin console page: /admin/ and its assets

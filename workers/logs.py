@@ -1,5 +1,6 @@
 """Logging for every process: plain lines for a person at a terminal, or one JSON object per line
-(CRM_LOG_FORMAT=json) for a log pipeline, each carrying the task and mailbox ids it is about. Secrets never
+(CRM_LOG_FORMAT=json) for a log pipeline, each carrying the task and mailbox ids, or the request's correlation id,
+it is about. Secrets never
 reach a log: settings are logged redacted, and connectors' errors carry no credentials (mailbridge.errors)."""
 
 import logging
@@ -8,6 +9,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from crm_core.api.correlation import CorrelationFilter
 from crm_core.settings import Settings
 
 _FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d"
@@ -38,6 +40,7 @@ def configure(settings: Settings) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_TaskContext())
+    handler.addFilter(CorrelationFilter())  # the request's correlation id, as its problem body shows it
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crm_core.api import correlation
 from crm_core.errors import CrmError
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,9 @@ PROBLEM = "application/problem+json"
 def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "instance": request.url.path, **extra}
+    correlation_id = correlation.current.get()
+    if correlation_id is not None:  # what support asks the user for, to find the request in the logs
+        body["correlation_id"] = correlation_id
     headers = {"WWW-Authenticate": 'Bearer realm="crm"'} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
