@@ -12,7 +12,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from crm_core.email_addresses import normalize
@@ -156,12 +156,11 @@ def _open_items(session: Session, principal: Principal, found: set[Ref]) -> tupl
             lists.append([])
             continue
         customer = or_(model.customer_account_id.in_(accounts), model.customer_contact_id.in_(contacts))
-        columns = [model.id, title, model.customer_account_id, model.customer_contact_id, model.modified_on]
-        rows = session.execute(select(*columns, number if number is not None else title)
+        rows = session.execute(select(model.id, title, number if number is not None else literal(None),
+                                      model.customer_account_id, model.customer_contact_id, model.modified_on)
                                .where(customer, model.statecode == 0, readable)
                                .order_by(model.modified_on.desc()).limit(LIMIT))
-        lists.append([OpenItem(kind, r[0], r[1], _customer(r[2], r[3]), r[5] if number is not None else None, r[4])
-                      for r in rows])
+        lists.append([OpenItem(kind, r[0], r[1], _customer(r[3], r[4]), r[2], r[5]) for r in rows])
     return lists[0], lists[1]
 
 

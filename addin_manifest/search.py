@@ -57,4 +57,4 @@ def search_records(session: Session, principal: Principal, text: str, kinds: lis
         rows = session.execute(select(spec.model.id, name, detail if detail is not None else name)
                                .where(matches, readable).order_by(name, spec.model.id).limit(limit))
         out += [Found(kind, r[0], r[1] or "", r[2] if detail is not None else None) for r in rows]
-    return out[:limit] if kinds and len(kinds) == 1 else out
+    return out[:limit]

@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+from celery import current_task
 from pythonjsonlogger.json import JsonFormatter
 
 from crm_core.api.correlation import CorrelationFilter
@@ -19,10 +20,6 @@ class _TaskContext(logging.Filter):
     """Adds the Celery task's id and name to every record logged while it runs."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            from celery import current_task
-        except ImportError:  # pragma: no cover - celery is a dependency
-            return True
         task: Any = current_task
         if task is not None and getattr(task, "request", None) is not None and task.request.id:
             record.task_id, record.task_name = task.request.id, task.name

@@ -37,11 +37,7 @@ def session_factory() -> sessionmaker[Session]:
 
 
 def run_policy(current: Settings | None = None) -> RunPolicy:
-    current = current or settings()
-    return RunPolicy(lease_seconds=current.sync_lease_seconds, backoff_base_seconds=current.sync_backoff_base_seconds,
-                     backoff_max_seconds=current.sync_backoff_max_seconds,
-                     park_after_failures=current.sync_park_after_failures,
-                     requeue_after_seconds=current.sync_requeue_seconds)
+    return RunPolicy.from_settings(current or settings())
 
 
 def tracking_options(current: Settings | None = None) -> TrackingOptions:

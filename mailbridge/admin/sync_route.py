@@ -61,8 +61,7 @@ def mailbox_sync_now(caller: CallerDep, record_id: uuid.UUID) -> Any:
     MailboxService(caller.uow, caller.principal).get(record_id, Privilege.WRITE)
     caller.uow.rollback()  # the sync runs its own transactions, one per batch
     options = TrackingOptions.from_settings(caller.context.settings)
-    settings = caller.context.settings
-    policy = RunPolicy(lease_seconds=settings.sync_lease_seconds, park_after_failures=settings.sync_park_after_failures)
+    policy = RunPolicy.from_settings(caller.context.settings)
     # As a job: the mailbox's lease (no worker syncs it meanwhile), a run in its history, its state moved.
     result = run_mailbox_sync(caller.context.session_factory, record_id, trigger="manual", options=options,
                               policy=policy, raise_errors=True)

@@ -63,9 +63,10 @@ class Heartbeat:
     def _run(self) -> None:
         # Progress is written about every second; the lease is renewed at a third of its length.
         renew_every = max(0.5, self._lease_seconds / 3)
+        tick = min(1.0, renew_every)
         since_renewal = 0.0
-        while not self._stop.wait(1.0 if renew_every > 1 else renew_every):
-            since_renewal += 1.0 if renew_every > 1 else renew_every
+        while not self._stop.wait(tick):
+            since_renewal += tick
             try:
                 if since_renewal >= renew_every:
                     since_renewal = 0.0

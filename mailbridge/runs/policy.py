@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from crm_core.errors import Conflict
+from crm_core.settings import Settings
 from mailbridge.errors import AuthenticationFailed, MailError, TemporaryFailure
 from mailbridge.tracking.results import SyncSummary
 
@@ -22,6 +23,13 @@ class RunPolicy:
     backoff_max_seconds: float = 3600.0
     park_after_failures: int = 8
     requeue_after_seconds: float = 180.0  # a queued task that never reached a worker is sent again
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RunPolicy":
+        return cls(lease_seconds=settings.sync_lease_seconds, backoff_base_seconds=settings.sync_backoff_base_seconds,
+                   backoff_max_seconds=settings.sync_backoff_max_seconds,
+                   park_after_failures=settings.sync_park_after_failures,
+                   requeue_after_seconds=settings.sync_requeue_seconds)
 
     def backoff(self, failures: int, hint: float | None = None) -> float:
         """Exponential back-off with "equal jitter" (half fixed, half random), never below the server's hint:

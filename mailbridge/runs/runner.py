@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
-from crm_core.errors import Conflict
+from crm_core.errors import Conflict, CrmError
 from crm_core.models import MailboxSyncRun, MailboxSyncState
 from crm_core.services import leases, mailbox_sync
 from mailbridge.notifications.store import sync_request_served
@@ -109,8 +109,6 @@ def _both(first: Progress, second: Progress | None) -> Progress:
 
 
 def _expected(exc: BaseException) -> bool:
-    from crm_core.errors import CrmError
-
     return isinstance(exc, CrmError)
 
 

@@ -21,7 +21,6 @@ PostgreSQL's row locks (the case number counter) while it runs: keep the limit m
 import dataclasses
 import uuid
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +36,12 @@ from crm_core.models import Account, ActivityParty, Case, CaseRuleDecision, Cont
 from crm_core.models.mailboxes import INCOMING_FILTERS, KEEP_CONTENT, UNKNOWN_SENDERS
 from crm_core.services.mailboxes import connection_of, store_refresh_token
 from mailbridge.errors import TemporaryFailure
-from mailbridge.sources.base import MailSource, Place, SourceBatch
+from mailbridge.sources.base import MailSource, SourceBatch
 from mailbridge.sources.registry import SourceOptions, source_for
 from mailbridge.tracking.context import MailboxContext, load_mailbox, mailbox_context
 from mailbridge.tracking.options import TrackingOptions
 from mailbridge.tracking.results import FolderSummary, Outcome, ProgressEvent, SyncSummary
-from mailbridge.tracking.sightings import seen_places
-from mailbridge.tracking.source_sync import _stored, _track_batch  # the driver's own batch step, not a copy
+from mailbridge.tracking.source_sync import known_places, track_batch  # the driver's own steps, not copies
 
 DEFAULT_LIMIT = 500
 INTERNAL_PARTIES = frozenset({"user", "queue"})  # the mailbox's own side: every mail has one, linking nothing
@@ -165,11 +163,7 @@ def _changed(ctx: MailboxContext, changes: MailboxChanges) -> MailboxContext:
 def _read(session_factory: sessionmaker[Session], ctx: MailboxContext, source: MailSource, report: DryRunReport,
           batch_size: int) -> list[_Folder]:
     """The new messages of each folder from scratch, in the sync's order, until the limit."""
-    def known(places: Sequence[Place]) -> set[Place]:  # as sync_folder answers a source that asks
-        with UnitOfWork(session_factory) as uow:
-            found = seen_places(uow.session, ctx.mailbox_id, [_stored(p) for p in places])
-        return {p for p in places if _stored(p) in found}
-
+    known = known_places(session_factory, ctx.mailbox_id)  # as sync_folder answers a source that asks
     folders: list[_Folder] = []
     remaining = report.limit
     for spec in source.folders():
@@ -215,7 +209,7 @@ def _track_and_undo(session_factory: sessionmaker[Session], ctx: MailboxContext,
         event.listen(session, "after_flush", note)
         for folder in folders:
             for batch in folder.batches:
-                _track_batch(uow, ctx, batch, {}, folder.summary, options, collect, None)
+                track_batch(uow, ctx, batch, {}, folder.summary, options, collect, None)
             report.summary.folders[folder.summary.folder] = folder.summary
         session.flush()
         _observe(session, made, outcomes, report)

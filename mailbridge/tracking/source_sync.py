@@ -66,6 +66,15 @@ def sync_folders(session_factory: sessionmaker[Session], ctx: MailboxContext, so
     return summary
 
 
+def known_places(session_factory: sessionmaker[Session], mailbox_id: uuid.UUID) -> Known:
+    """The answer to a source that asks which of its places the mailbox has processed already."""
+    def known(places: Sequence[Place]) -> set[Place]:
+        with UnitOfWork(session_factory) as uow:
+            found = seen_places(uow.session, mailbox_id, [stored_place(p) for p in places])
+        return {p for p in places if stored_place(p) in found}
+    return known
+
+
 def sync_folder(session_factory: sessionmaker[Session], ctx: MailboxContext, source: MailSource, folder: str,
                 options: TrackingOptions, progress: Progress | None = None) -> FolderSummary:
     """One folder of the (open) source, from its checkpoint on, the checkpoint moving with every batch."""
@@ -73,12 +82,8 @@ def sync_folder(session_factory: sessionmaker[Session], ctx: MailboxContext, sou
         cursor = load_cursor(uow.session, ctx.mailbox_id, folder)
     summary = FolderSummary(folder)
 
-    def known(places: Sequence[Place]) -> set[Place]:
-        with UnitOfWork(session_factory) as uow:
-            found = seen_places(uow.session, ctx.mailbox_id, [_stored(p) for p in places])
-        return {p for p in places if _stored(p) in found}
-
     try:
+        known = known_places(session_factory, ctx.mailbox_id)
         track_batches(session_factory, ctx, _changes(source, ctx, folder, cursor, options.batch_size, known),
                       summary, options, progress, checkpoint=folder, marker=source)
     except TemporaryFailure as exc:
@@ -99,8 +104,8 @@ def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, b
         if not batch.new:
             return []
         with UnitOfWork(session_factory) as uow:
-            seen = seen_places(uow.session, ctx.mailbox_id, [_stored(m.place) for m in batch.new])
-        return [m for m in batch.new if _stored(m.place) not in seen]
+            seen = seen_places(uow.session, ctx.mailbox_id, [stored_place(m.place) for m in batch.new])
+        return [m for m in batch.new if stored_place(m.place) not in seen]
 
     with BatchNormaliser(options.normalise, options.parse_workers) as normaliser:
         # The next batch is read and parsed (in worker processes) while this one is written.
@@ -110,7 +115,7 @@ def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, b
             summary.full_resync = summary.full_resync or batch.full_resync
             with UnitOfWork(session_factory) as uow:
                 ensure_transaction(uow.session)
-                tracked = _track_batch(uow, ctx, batch, prepared, summary, options, progress, total)
+                tracked = track_batch(uow, ctx, batch, prepared, summary, options, progress, total)
                 if checkpoint is not None:
                     save_cursor(uow.session, ctx.mailbox_id, checkpoint, batch.cursor)
                 uow.commit()
@@ -153,11 +158,11 @@ def _changes(source: MailSource, ctx: MailboxContext, folder: str, cursor: Curso
         yield from batches
 
 
-def _stored(place: Place) -> Place:
+def stored_place(place: Place) -> Place:
     return place if len(place.folder) <= MAX_PLACE else Place(place.folder[:MAX_PLACE], place.uidvalidity, place.uid)
 
 
-def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepared: dict[Place, Normalised],
+def track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepared: dict[Place, Normalised],
                  summary: FolderSummary, options: TrackingOptions, progress: Progress | None,
                  total: int | None) -> list[Place]:
     """Tracks the batch; returns the places of the messages tracked (or recognised as duplicates) by it."""
@@ -165,8 +170,8 @@ def _track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepa
     if batch.full_resync:
         summary.vanished += mark_superseded(session, ctx.mailbox_id, batch.folder, batch.uidvalidity)
     if batch.vanished:
-        summary.vanished += mark_vanished(session, ctx.mailbox_id, [_stored(p) for p in batch.vanished])
-    places = [_stored(m.place) for m in batch.new]
+        summary.vanished += mark_vanished(session, ctx.mailbox_id, [stored_place(p) for p in batch.vanished])
+    places = [stored_place(m.place) for m in batch.new]
     seen = seen_places(session, ctx.mailbox_id, places)
     # The seen places are asked again here, in the batch's transaction, which is what counts.
     fresh = [(SourceItem(p.folder, p.uidvalidity, p.uid, m.raw, m.internal_date),
