@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from addin_manifest.auth.routes import router as addin_auth_router
 from addin_manifest.context_routes import router as addin_context_router
 from addin_manifest.manifest_routes import router as addin_manifest_router
+from addin_manifest.track_routes import router as addin_track_router
 from calendar_sync.admin import router as calendar_admin_router
 from calendar_sync.instances_route import router as instances_router
 from calendar_sync.meetings.router import router as meetings_router
@@ -60,5 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(addin_manifest_router)  # the Outlook add-in's manifests and icons, unauthenticated
     app.include_router(addin_auth_router, responses=PROBLEM_RESPONSES)  # /addin/api/whoami: the add-in's sign-in
     app.include_router(addin_context_router, responses=PROBLEM_RESPONSES)  # /addin/api/context and /search
+    app.include_router(addin_track_router, responses=PROBLEM_RESPONSES)  # /addin/api/track, contacts, leads, cases
 
     return app

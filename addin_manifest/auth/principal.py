@@ -5,8 +5,9 @@ CRM user (never his email). His Principal is cached per process under that pair 
 crm_core.api.auth caches API tokens, so a disabled user or a changed role counts on the very next call. With
 CRM_ADDIN_DEV_TOKENS a CRM API token (`crm_...`) is accepted as well, for development without a tenant."""
 
+import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from addin_manifest.auth.keys import SigningKeys
+from addin_manifest.auth.obo import OnBehalfOf
 from addin_manifest.auth.tokens import EntraClaims, InvalidEntraToken, TokenValidator
 from crm_core.api.auth import authenticate
 from crm_core.api.deps import ApiContext, BearerDep, ContextDep
@@ -32,13 +34,20 @@ class AddinAuth:
 
     validator: TokenValidator | None  # None: no Entra app registered (CRM_ENTRA_CLIENT_ID unset)
     dev_tokens: bool
+    # The on-behalf-of exchange to Graph; None without the app's secret (mail is then read with the mailbox's
+    # own connection).
+    obo: OnBehalfOf | None = None
+    # Whom the server trusts when it reads a mailbox for the add-in (a private CA in tests); None: the system's.
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, ctx: ApiContext, keys: SigningKeys | None = None) -> "AddinAuth":
         s = ctx.settings
         validator = None if not s.entra_client_id else TokenValidator(
             client_id=s.entra_client_id, tenants=tuple(s.addin_tenants), keys=keys or SigningKeys())
-        return cls(validator, s.addin_dev_tokens)
+        secret = s.entra_client_secret.get_secret_value()
+        obo = OnBehalfOf(s.entra_client_id, secret) if s.entra_client_id and secret else None
+        return cls(validator, s.addin_dev_tokens, obo)
 
 
 @dataclass
@@ -47,6 +56,8 @@ class AddinCaller:
     principal: Principal
     context: ApiContext
     claims: EntraClaims | None  # None when signed in with a CRM API token (development mode)
+    auth: AddinAuth
+    token: str = field(repr=False)  # the bearer token itself: the on-behalf-of flow's assertion
 
 
 def addin_auth(request: Request, ctx: ApiContext) -> AddinAuth:
@@ -91,7 +102,7 @@ def addin_caller(request: Request, ctx: ContextDep, credentials: BearerDep) -> I
             principal = principal_for(uow.session, claims, ctx)
         uow.actor_id = principal.user_id
         uow.session.info["actor_id"] = principal.user_id
-        yield AddinCaller(uow, principal, ctx, claims)
+        yield AddinCaller(uow, principal, ctx, claims, auth, token)
 
 
 AddinCallerDep = Annotated[AddinCaller, Depends(addin_caller)]

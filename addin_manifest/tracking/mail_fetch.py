@@ -1,0 +1,159 @@
+"""The raw MIME of the mail in view in Outlook, fetched by the server from the mailbox itself.
+
+The pane never uploads the mail: it names it (its REST item id and its Message-ID) and the server reads the
+bytes where server-side sync reads them, so the activity the add-in makes is the one sync would have made, byte
+for byte, and a later sync of the same mail only adds a sighting. How the mailbox is read follows its CRM
+mailbox's protocol:
+
+- Graph: the signed-in user's own delegated access when he signed in with Entra ID and the add-in has a secret
+  (on-behalf-of: Exchange itself then decides whether he may read that mailbox); otherwise the mailbox's own
+  connection (the app's credentials). `GET {user}/messages/{id}/$value`, as sync does.
+- EWS: GetItem with the MIME content, through the mailbox's connection; Office's REST id converted to an EWS id.
+- IMAP: the mailbox's folders searched by Message-ID (`UID SEARCH HEADER Message-ID`), the first copy read."""
+
+import base64
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from crm_core.errors import NotFound
+from crm_core.services.mailboxes import MailboxConnection
+from mailbridge.errors import MailError
+from mailbridge.sources.graph import GraphSettings
+from mailbridge.sources.graph.client import GraphClient
+from mailbridge.sources.graph.folders import user_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutlookItem:
+    """What the pane says of the mail in view: Office's item id in REST (v2.0) form, which is Graph's message id,
+    and the Message-ID header (normalised: crm_core.message_ids, without angle brackets)."""
+
+    rest_id: str | None
+    internet_message_id: str
+
+    @property
+    def ews_id(self) -> str | None:
+        """Office's convertToEwsId, done here: the REST form is the EWS id in URL-safe base64."""
+        if not self.rest_id:
+            return None
+        text = self.rest_id.replace("-", "/").replace("_", "+")
+        return text + "=" * (-len(text) % 4)
+
+
+class MessageMissing(NotFound):
+    title = "Mail not found in the mailbox"
+
+
+# A Graph client for the user's delegated access (on-behalf-of), or None when there is none to be had.
+DelegatedGraph = Callable[[str], GraphClient | None]
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    timeout: float = 30.0
+    ssl_context: ssl.SSLContext | None = None
+
+
+def fetch_mime(connection: MailboxConnection, item: OutlookItem, options: FetchOptions,
+               delegated: DelegatedGraph | None = None) -> bytes:
+    """The mail's bytes; MessageMissing when the mailbox does not hold it, MailError when the server fails."""
+    if connection.protocol == "graph":
+        return _graph(connection, item, options, delegated)
+    if connection.protocol == "ews":
+        return _ews(connection, item, options)
+    if connection.protocol == "imap":
+        return _imap(connection, item, options)
+    raise MailError(f"mail cannot be read from a {connection.protocol} mailbox", reason="unsupported")
+
+
+def _graph(connection: MailboxConnection, item: OutlookItem, options: FetchOptions,
+           delegated: DelegatedGraph | None) -> bytes:
+    if not item.rest_id:
+        raise MessageMissing("the add-in did not say which item this is (item_id)")
+    client = delegated(connection.email_address) if delegated is not None else None
+    if client is None:
+        client = GraphClient(GraphSettings.of_connection(connection, timeout=options.timeout,
+                                                         ssl_context=options.ssl_context))
+    try:
+        path = f"{user_path(client.settings.user)}/messages/{quote(item.rest_id, safe='')}/$value"
+        try:
+            return client.request("GET", path, "read the mail in view").content
+        except MailError as exc:
+            if exc.reason == "not_found":
+                raise MessageMissing(f"{connection.email_address} holds no such mail (it may have been moved "
+                                     "or deleted)") from None
+            raise
+    finally:
+        client.close()
+
+
+def _ews(connection: MailboxConnection, item: OutlookItem, options: FetchOptions) -> bytes:
+    from mailbridge.sources.ews import EwsSettings
+    from mailbridge.sources.ews.items import fetch_mime as ews_fetch_mime
+    from mailbridge.sources.ews.session import EwsSession
+
+    ews_id = item.ews_id
+    if ews_id is None:
+        raise MessageMissing("the add-in did not say which item this is (item_id)")
+    settings = EwsSettings.of_connection(connection, timeout=options.timeout, ssl_context=options.ssl_context)
+    with EwsSession(settings) as session:
+        found = session.call("read the mail in view", lambda account: ews_fetch_mime(account, [ews_id], 1))
+    raw = next(iter(found.values()), None)
+    if raw is None:
+        raise MessageMissing(f"{connection.email_address} holds no such mail (it may have been moved or deleted)")
+    return raw
+
+
+def _imap(connection: MailboxConnection, item: OutlookItem, options: FetchOptions) -> bytes:
+    from mailbridge.sources.imap.errors import imap_errors
+    from mailbridge.sources.imap.session import ImapSession
+    from mailbridge.sources.imap.settings import ImapSettings
+
+    settings = ImapSettings.of_connection(connection, timeout=options.timeout, ssl_context=options.ssl_context)
+    wanted = item.internet_message_id
+    with ImapSession(settings) as session:
+        client = session.client
+        for spec in connection.folders:
+            try:
+                folder = session.resolve_folder(spec)
+            except MailError:
+                continue  # a configured folder that is gone: sync says so; here the others may hold the mail
+            with imap_errors(settings.host, f"searching {folder}"):
+                client.select_folder(folder, readonly=True)
+                # SEARCH HEADER matches substrings; the exact header is compared below.
+                uids = client.search(["HEADER", "Message-ID", wanted])
+                if not uids:
+                    continue
+                fetched = client.fetch(uids[:10], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "BODY.PEEK[]"])
+            for uid in uids[:10]:
+                data = fetched.get(uid, {})
+                header = data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b"")
+                if _message_id(header) == wanted and b"BODY[]" in data:
+                    return bytes(data[b"BODY[]"])
+    raise MessageMissing(f"no mail with Message-ID {wanted} in {connection.email_address}'s synced folders")
+
+
+def _message_id(header: bytes) -> str | None:
+    from crm_core.message_ids import normalise_message_id
+
+    _, _, value = header.decode("ascii", "replace").partition(":")
+    return normalise_message_id(" ".join(value.split())) if value.strip() else None
+
+
+def rest_id_of(value: str | None) -> str | None:
+    """A REST id as the pane sends it; an EWS id (standard base64) is turned into its REST form too."""
+    if not value:
+        return None
+    value = value.strip()
+    if "/" in value or "+" in value or value.endswith("="):
+        value = value.rstrip("=").replace("/", "-").replace("+", "_")
+    try:
+        base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:
+        return None
+    return value
