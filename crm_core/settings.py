@@ -74,6 +74,8 @@ class Settings(BaseSettings):
                                            "on-behalf-of flow to Microsoft Graph.")
     addin_tenants: list[str] = Field(default_factory=list, description="Entra tenant ids whose users may use the "
                                      "add-in (JSON list); empty: none.")
+    addin_origins: list[str] = Field(default_factory=list, description="Origins besides CRM_PUBLIC_URL's allowed "
+                                     "to call /addin/api/ from a browser (CORS; JSON list).")
     addin_dev_tokens: bool = Field(default=False, description="Development: the add-in's API also accepts the "
                                    "CRM's own API tokens.")
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")

@@ -6,7 +6,9 @@ from fastapi import FastAPI
 
 from addin_manifest.auth.routes import router as addin_auth_router
 from addin_manifest.context_routes import router as addin_context_router
+from addin_manifest.cors import AddinCors
 from addin_manifest.manifest_routes import router as addin_manifest_router
+from addin_manifest.taskpane_route import router as addin_taskpane_router
 from addin_manifest.track_routes import router as addin_track_router
 from calendar_sync.admin import router as calendar_admin_router
 from calendar_sync.instances_route import router as instances_router
@@ -26,7 +28,9 @@ from mailbridge.admin.console_route import router as admin_console_router
 from mailbridge.admin.dry_run_route import router as mailbox_dry_run_router
 from mailbridge.admin.router import router as mailbox_admin_router
 from mailbridge.notifications.router import router as graph_notifications_router
+from workers.addin_meetings import track_meeting
 from workers.operations import router as operations_router
+from workers.runtime import tracking_options
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.crm = ApiContext(settings=settings, session_factory=factory)
     problems.install(app)
     app.add_middleware(CorrelationMiddleware)  # X-Correlation-Id on every response, in problems and in logs
+    app.add_middleware(AddinCors, settings=settings)  # /addin/api/ only, from the add-in's origins only
+    app.state.addin_tracking_options = lambda: tracking_options(settings)  # with the meeting-mail hook
+    app.state.addin_appointments = track_meeting  # the add-in's "track this meeting", through calendar_sync
     app.include_router(api_router())
     app.include_router(mailbox_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # mailbox test
     app.include_router(admin_console_router)  # the admin console page: /admin/ and its assets
@@ -62,5 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(addin_auth_router, responses=PROBLEM_RESPONSES)  # /addin/api/whoami: the add-in's sign-in
     app.include_router(addin_context_router, responses=PROBLEM_RESPONSES)  # /addin/api/context and /search
     app.include_router(addin_track_router, responses=PROBLEM_RESPONSES)  # /addin/api/track, contacts, leads, cases
+    app.include_router(addin_taskpane_router)  # the task pane page /addin/taskpane.html, unauthenticated
 
     return app

@@ -11,8 +11,8 @@ mailbox's protocol:
 - EWS: GetItem with the MIME content, through the mailbox's connection; Office's REST id converted to an EWS id.
 - IMAP: the mailbox's folders searched by Message-ID (`UID SEARCH HEADER Message-ID`), the first copy read."""
 
-import base64
 import logging
+import re
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from mailbridge.sources.graph.client import GraphClient
 from mailbridge.sources.graph.folders import user_path
 
 log = logging.getLogger(__name__)
+_ID = re.compile(r"[A-Za-z0-9_\-+/=]{1,1000}")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class OutlookItem:
 
     @property
     def ews_id(self) -> str | None:
-        """Office's convertToEwsId, done here: the REST form is the EWS id in URL-safe base64."""
+        """Office's convertToEwsId, done here: the REST form is the EWS id with base64's URL-safe characters."""
         if not self.rest_id:
             return None
         text = self.rest_id.replace("-", "/").replace("_", "+")
@@ -146,14 +147,12 @@ def _message_id(header: bytes) -> str | None:
 
 
 def rest_id_of(value: str | None) -> str | None:
-    """A REST id as the pane sends it; an EWS id (standard base64) is turned into its REST form too."""
+    """A REST id as the pane sends it; an EWS id (standard base64) is turned into its REST form too. Anything
+    but base64's alphabet is no item id (and never reaches a URL)."""
     if not value:
         return None
     value = value.strip()
-    if "/" in value or "+" in value or value.endswith("="):
-        value = value.rstrip("=").replace("/", "-").replace("+", "_")
-    try:
-        base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except ValueError:
+    if not _ID.fullmatch(value):
         return None
-    return value
+    # Office's convertToRestId only swaps base64's two characters for URL-safe ones; padding stays.
+    return value.replace("/", "-").replace("+", "_")

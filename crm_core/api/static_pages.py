@@ -25,11 +25,12 @@ class StaticPage:
     folder: Path
     page: str  # the HTML file
     assets: dict[str, str] = field(default_factory=dict)  # file name -> media type: only these are served
+    headers: dict[str, str] = field(default_factory=lambda: dict(PAGE_HEADERS))  # a page framed elsewhere: its own
 
     def page_response(self) -> FileResponse:
-        return FileResponse(self.folder / self.page, media_type=HTML, headers=PAGE_HEADERS)
+        return FileResponse(self.folder / self.page, media_type=HTML, headers=self.headers)
 
     def asset_response(self, name: str) -> FileResponse:
         if name not in self.assets:  # only the named files: no path from the URL reaches the file system
             raise NotFound(f"no file {name!r}")
-        return FileResponse(self.folder / name, media_type=self.assets[name], headers=PAGE_HEADERS)
+        return FileResponse(self.folder / name, media_type=self.assets[name], headers=self.headers)

@@ -179,3 +179,16 @@ def test_mailboxes_the_user_does_not_work_are_refused(client: Any, org: OrgBuild
     assert "Message-ID" in problem(_track(client, box.user, "<not-there@example.com>"), 404)["detail"]
     problem(_track(client, box.user, "   "), 422)
     problem(client.post("/addin/api/track", json={"internet_message_id": message_id}), 401)
+
+
+def test_cors_answers_the_addin_origins_only_and_only_on_its_api(client: Any) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    own = client.app.state.crm.settings.base_url
+    r = client.options("/addin/api/track", headers={"Origin": own, **preflight})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == own
+    assert "authorization" in r.headers["access-control-allow-headers"].lower()
+
+    r = client.options("/addin/api/track", headers={"Origin": "https://evil.example", **preflight})
+    assert r.status_code == 400 and "access-control-allow-origin" not in r.headers
+    r = client.get("/api/v1/accounts", headers={"Origin": own})
+    assert "access-control-allow-origin" not in r.headers  # the REST API stays same-origin

@@ -22,6 +22,7 @@ from tests.fakes.graph.subscriptions import Subscriptions
 _KEY = re.compile(r"^([^()]+)\('(.*)'\)$")
 _OPENID = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration/?$")
 _TOKEN = re.compile(r"^/([^/]+)/oauth2/v2\.0/token/?$")
+_KEYS = re.compile(r"^/([^/]+)/discovery/v2\.0/keys/?$")
 _RAOP = "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings."
 
 
@@ -81,6 +82,9 @@ class Dispatcher:
         found = _OPENID.match(path)
         if found and method == "GET":
             return self.tenant.openid_configuration(found[1])
+        found = _KEYS.match(path)
+        if found and method == "GET":
+            return self.tenant.keys(found[1])
         found = _TOKEN.match(path)
         if found and method == "POST":
             form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -17,6 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
 from tests.fakes.graph.client_assertion import ASSERTION_TYPE, CertificateCredential
 from tests.fakes.graph.replies import EntraError, GraphError, Reply
 
@@ -58,6 +62,7 @@ class _Grant:
     scopes: tuple[str, ...]
     expires_at: float
     consent_epoch: int
+    audience: str | None = None  # a token for an app's own API (not Graph): its client id
 
 
 @dataclass
@@ -92,6 +97,9 @@ class Tenant:
         self._access: dict[str, _Grant] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._codes: dict[str, tuple[FakeApp, str, bool]] = {}  # code -> app, user, redeemed
+        # The tenant's token signing key, published at the configuration's jwks_uri (tokens for an app's API).
+        self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._kid = secrets.token_hex(8)
 
     @property
     def token_endpoint(self) -> str:
@@ -147,6 +155,30 @@ class Tenant:
         if self._user_id(user.lower()) is None:
             raise KeyError(f"no mailbox {user!r}: add_mailbox() it first")
         return user.lower()
+
+    def api_token(self, api: FakeApp, user: str, scopes: str = "access_as_user", lifetime: int = TOKEN_LIFETIME,
+                  **claims: Any) -> str:
+        """A v2.0 access token for `api`'s own API (aud: its client id), signed with the tenant's key, as a client
+        such as an Office add-in gets it for the user; the on-behalf-of grant accepts it as the assertion."""
+        with self._lock:
+            user = self._known_user(user)
+            now = int(time.time())
+            body: dict[str, Any] = {
+                "aud": api.client_id, "iss": f"{self.base_url}/{self.tenant_id}/v2.0", "iat": now, "nbf": now,
+                "exp": now + lifetime, "tid": self.tenant_id, "oid": self._user_id(user), "scp": scopes,
+                "preferred_username": user, "name": user.split("@")[0], "azp": str(uuid.uuid4()), "ver": "2.0",
+                **claims}
+            token = jwt.encode(body, self._signing_key, algorithm="RS256", headers={"kid": self._kid})
+            self._access[token] = _Grant(api, user, tuple(scopes.split()), now + lifetime, api.consent_epoch,
+                                         audience=api.client_id)
+            return token
+
+    def keys(self, tenant: str) -> Reply:
+        if tenant != self.tenant_id:
+            return EntraError(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found.").reply()
+        jwk = {**RSAAlgorithm.to_jwk(self._signing_key.public_key(), as_dict=True), "kid": self._kid, "use": "sig",
+               "x5t": self._kid, "issuer": f"{self.base_url}/{self.tenant_id}/v2.0"}
+        return Reply(200, {"Content-Type": "application/json; charset=utf-8"}, json.dumps({"keys": [jwk]}).encode())
 
     # -- issuing ---------------------------------------------------------------------------------------------
     def _new_access(self, app: FakeApp, user: str | None, scopes: tuple[str, ...]) -> str:
@@ -307,6 +339,9 @@ class Tenant:
         grant = self._access.get(assertion)
         if grant is None or grant.user is None:
             raise EntraError(400, "invalid_grant", 50013, "Assertion failed signature validation.")
+        if grant.audience is not None and grant.audience != app.client_id:
+            raise EntraError(400, "invalid_grant", 50013, "Assertion failed signature validation. [Reason - The "
+                             "assertion's audience does not match the client id of the requesting app.]")
         if grant.expires_at < time.time():
             raise EntraError(400, "invalid_grant", 500133, "Assertion is not within its valid time range.")
         if grant.user not in app.consented_users:
@@ -328,6 +363,9 @@ class Tenant:
             if grant.expires_at < time.time():
                 raise GraphError(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is "
                                  "expired.", {"WWW-Authenticate": _WWW_AUTH})
+            if grant.audience is not None:
+                raise GraphError(401, "InvalidAuthenticationToken", "Invalid audience.",
+                                 {"WWW-Authenticate": _WWW_AUTH})
             if grant.user is None and (grant.consent_epoch != grant.app.consent_epoch or not grant.app.admin_consent):
                 raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
             return Principal(grant.app, grant.user, grant.scopes)

@@ -69,6 +69,10 @@ class GraphFake:
         with self._lock:
             app.allowed_mailboxes = frozenset(m.lower() for m in mailboxes)
 
+    def api_token(self, api: FakeApp, user: str, **options: Any) -> str:
+        """A signed v2.0 token for `api`'s own API (an add-in's single sign-on token): see Tenant.api_token."""
+        return self._tenant.api_token(api, user, **options)
+
     def grant_delegated(self, app: FakeApp, user: str) -> str:
         """The user consents to the app (Mail.ReadWrite, Mail.Send, offline_access); returns a refresh token."""
         return self._tenant.grant_delegated(app, user)
