@@ -54,7 +54,9 @@ def search_records(session: Session, principal: Principal, text: str, kinds: lis
         name = getattr(spec.model, spec.display_column if kind != "lead" else "full_name")
         detail = columns[-1] if len(columns) > 1 else None
         matches = or_(*(func.lower(c).like(prefix, escape="\\") for c in columns))
+        # Sorted by `name || ''`, the same order, so that PostgreSQL finds the matches by the lower() indexes
+        # and sorts them, rather than walking the name index in order past every record before the prefix.
         rows = session.execute(select(spec.model.id, name, detail if detail is not None else name)
-                               .where(matches, readable).order_by(name, spec.model.id).limit(limit))
+                               .where(matches, readable).order_by(name.concat(""), spec.model.id).limit(limit))
         out += [Found(kind, r[0], r[1] or "", r[2] if detail is not None else None) for r in rows]
     return out[:limit]

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, MetaData, Numeric, SmallInteger, Uuid
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, MetaData, Numeric, SmallInteger, Uuid, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from crm_core.db.types import UtcDateTime, utcnow
@@ -80,6 +80,15 @@ class OwnedMixin:
 def owner_check() -> CheckConstraint:
     """Exactly one owner. Models that declare their own __table_args__ must include it."""
     return CheckConstraint("(owning_user_id IS NULL) <> (owning_team_id IS NULL)", name="one_owner")
+
+
+def prefix_index(table: str, name: str, column: Any) -> Index:
+    """An index on lower(column), for the prefix searches `lower(column) LIKE 'abc%'` of the add-in's record
+    picker (addin_manifest/search.py). PostgreSQL uses it for a LIKE only with the text_pattern_ops operator
+    class (the database's collation need not be C); SQLite ignores the option. `column` is the mapped_column."""
+    label = f"lower_{name}"
+    return Index(f"ix_{table}_{label}", func.lower(column.column).label(label),
+                 postgresql_ops={label: "text_pattern_ops"})
 
 
 class StateMixin:

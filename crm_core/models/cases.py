@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, SmallInteger, Strin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.case_states import KPI_STATUS
-from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check
+from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check, prefix_index
 from crm_core.db.types import utcnow
 from crm_core.models.queues import QueueItem
 from crm_core.models.service_levels import SlaKpiInstance
@@ -58,6 +58,9 @@ class Case(RecordMixin, OwnedMixin, StateMixin, Base):
     __table_args__ = (
         owner_check(),
         CheckConstraint("(customer_account_id IS NULL) <> (customer_contact_id IS NULL)", name="one_customer"),
+        # The add-in's record picker finds cases by the start of their title or number (addin_manifest/search.py).
+        prefix_index("cases", "title", title),
+        prefix_index("cases", "case_number", case_number),
     )
 
     @property

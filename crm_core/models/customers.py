@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin
+from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check, prefix_index
 
 
 class Account(RecordMixin, OwnedMixin, StateMixin, Base):
@@ -36,6 +36,10 @@ class Account(RecordMixin, OwnedMixin, StateMixin, Base):
         ForeignKey("leads.id", use_alter=True, ondelete="SET NULL"), index=True
     )
 
+    # The add-in's record picker finds accounts by the start of their name or address (addin_manifest/search.py).
+    __table_args__ = (owner_check(), prefix_index("accounts", "name", name),
+                      prefix_index("accounts", "email_address1", email_address1))
+
     addresses: Mapped[list["Address"]] = relationship(
         foreign_keys="Address.account_id", cascade="all, delete-orphan", lazy="selectin",
         order_by="Address.address_number",
@@ -63,6 +67,10 @@ class Contact(RecordMixin, OwnedMixin, StateMixin, Base):
     originating_lead_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("leads.id", use_alter=True, ondelete="SET NULL"), index=True
     )
+
+    # The add-in's record picker finds contacts by the start of their name or address (addin_manifest/search.py).
+    __table_args__ = (owner_check(), prefix_index("contacts", "full_name", full_name),
+                      prefix_index("contacts", "email_address1", email_address1))
 
     addresses: Mapped[list["Address"]] = relationship(
         foreign_keys="Address.contact_id", cascade="all, delete-orphan", lazy="selectin",
@@ -133,3 +141,8 @@ class Lead(RecordMixin, OwnedMixin, StateMixin, Base):
     campaign_response_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("activities.id", ondelete="SET NULL"), index=True
     )
+
+    # The add-in's record picker finds leads by the start of their name, topic or address (addin_manifest/search.py).
+    __table_args__ = (owner_check(), prefix_index("leads", "full_name", full_name),
+                      prefix_index("leads", "subject", subject),
+                      prefix_index("leads", "email_address1", email_address1))

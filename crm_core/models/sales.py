@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Column, ForeignKey, SmallInteger, String, Table, Text, case, func
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check
+from crm_core.db.base import Base, OwnedMixin, RecordMixin, StateMixin, owner_check, prefix_index
 
 
 class SalesProcess(RecordMixin, Base):
@@ -108,6 +108,7 @@ class Opportunity(RecordMixin, OwnedMixin, StateMixin, Base):
     __table_args__ = (
         owner_check(),
         CheckConstraint("(customer_account_id IS NULL) <> (customer_contact_id IS NULL)", name="one_customer"),
+        prefix_index("opportunities", "name", name),  # the add-in's record picker (addin_manifest/search.py)
     )
 
     @property
