@@ -14,6 +14,7 @@ from addin_manifest.context import RecordRef
 from addin_manifest.tracking.appointments import AppointmentTracker, MeetingItem
 from addin_manifest.tracking.mail import AddinMailTracking, TrackedMail, message_id_of, usable_mailbox
 from addin_manifest.tracking.mail_fetch import OutlookItem, rest_id_of
+from crm_core.errors import Conflict
 from crm_core.models import Email
 from crm_core.services.activity_display import record_names
 from crm_core.services.cases import CaseService
@@ -179,8 +180,6 @@ def new_case(request: Request, caller: AddinCallerDep, body: NewCaseIn) -> Any:
 def track_appointment(request: Request, response: Response, caller: AddinCallerDep, body: TrackMeetingIn) -> Any:
     tracker: AppointmentTracker | None = getattr(request.app.state, "addin_appointments", None)
     if tracker is None:
-        from crm_core.errors import Conflict
-
         raise Conflict("meetings cannot be tracked on this server (no calendar sync is wired in)")
     item = MeetingItem(rest_id_of(body.item_id) or body.item_id, body.series)
     done = tracker(caller, item, body.mailbox, (body.regarding.type, body.regarding.id))

@@ -30,6 +30,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench import addin_seed, api_read, dataset, report, servers
+from bench.quick import apply_quick
 
 PATH = "/addin/api/context"
 UNKNOWN_DOMAINS = ("example.net", "newsletter.example.org", "partner-mail.example.com")
@@ -55,11 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write the raw results here")
     args = p.parse_args(argv)
     if args.quick:
-        given = set(argv if argv is not None else sys.argv[1:])
-        quick = {"--contacts": 5000, "--activities": 50_000, "--duration": 2.0, "--warmup": 0.5, "--queries": 200}
-        for flag, value in quick.items():
-            if flag not in given:
-                setattr(args, flag[2:].replace("-", "_"), value)
+        apply_quick(args, argv, {"--contacts": 5000, "--activities": 50_000, "--duration": 2.0, "--warmup": 0.5,
+                                 "--queries": 200})
     if args.output is None and not args.quick:
         args.output = servers.REPO / "docs" / "benchmarks.md"
     return args

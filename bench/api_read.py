@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench import dataset, report, servers
+from bench.quick import apply_quick
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 LIMIT = 50
@@ -58,11 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write the raw results here")
     args = p.parse_args(argv)
     if args.quick:
-        given = set(argv if argv is not None else sys.argv[1:])
-        quick = {"--contacts": 2000, "--duration": 2.0, "--warmup": 0.5, "--pages": 10, "--reads": 200}
-        for flag, value in quick.items():
-            if flag not in given:
-                setattr(args, flag[2:].replace("-", "_"), value)
+        apply_quick(args, argv, {"--contacts": 2000, "--duration": 2.0, "--warmup": 0.5, "--pages": 10,
+                                 "--reads": 200})
     if args.output is None and not args.quick:
         args.output = servers.REPO / "docs" / "benchmarks.md"
     return args

@@ -43,6 +43,7 @@ from typing import Any
 
 from bench import report, scheduling_baseline, scheduling_data
 from bench.dataset import on_each_database
+from bench.quick import apply_quick
 from calendar_sync.scheduling import availability
 from crm_core.db.engine import make_engine, make_session_factory
 from crm_core.models import Service
@@ -70,10 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "--quick)")
     args = p.parse_args(argv)
     if args.quick:
-        given = set(argv if argv is not None else sys.argv[1:])
-        for flag, value in {"--bookings": 5000, "--series": 200, "--runs": 5}.items():
-            if flag not in given:
-                setattr(args, flag[2:], value)
+        apply_quick(args, argv, {"--bookings": 5000, "--series": 200, "--runs": 5})
     if args.runs < 2 or args.bookings < 1 or args.series < 1 or not 1 <= args.limit <= availability.MAX_RESULTS:
         p.error(f"--runs is at least 2; --bookings and --series at least 1; --limit 1 to {availability.MAX_RESULTS}")
     if args.output is None and not args.quick and not args.profile:

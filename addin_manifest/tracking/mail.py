@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from addin_manifest.auth.principal import AddinCaller
 from addin_manifest.tracking.mail_fetch import DelegatedGraph, FetchOptions, OutlookItem, fetch_mime
+from crm_core.email_addresses import normalize
 from crm_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm_core.message_ids import normalise_message_id
 from crm_core.models import Email, Mailbox, TrackedMessage
@@ -67,9 +68,8 @@ def usable_mailbox(session: Session, principal: Principal, address: str | None) 
     """The CRM mailbox the item is in: the caller's own (no address, or his own address), or a shared one he
     works (a queue's mailbox whose queue he is a member of, or a public queue's)."""
     if address:
-        mailbox = session.scalar(select(Mailbox).where(Mailbox.email_address == address.strip().lower()))
-        if mailbox is None:
-            mailbox = session.scalar(select(Mailbox).where(Mailbox.email_address.ilike(address.strip())))
+        # Stored normalised (MailboxService), so one exact lookup.
+        mailbox = session.scalar(select(Mailbox).where(Mailbox.email_address == normalize(address)))
     else:
         mailbox = session.scalar(select(Mailbox).where(Mailbox.user_id == principal.user_id))
     if mailbox is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from crm_core.errors import NotFound
+from crm_core.message_ids import normalise_message_id
 from crm_core.services.mailboxes import MailboxConnection
 from mailbridge.errors import MailError
 from mailbridge.sources.graph import GraphSettings
@@ -26,6 +27,7 @@ from mailbridge.sources.graph.client import GraphClient
 from mailbridge.sources.graph.folders import user_path
 
 log = logging.getLogger(__name__)
+ID_HEADER, ID_FIELD = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 _ID = re.compile(r"[A-Za-z0-9_\-+/=]{1,1000}")
 
 
@@ -126,22 +128,20 @@ def _imap(connection: MailboxConnection, item: OutlookItem, options: FetchOption
                 continue  # a configured folder that is gone: sync says so; here the others may hold the mail
             with imap_errors(settings.host, f"searching {folder}"):
                 client.select_folder(folder, readonly=True)
-                # SEARCH HEADER matches substrings; the exact header is compared below.
+                # SEARCH HEADER matches substrings: the exact header is compared before any body is read.
                 uids = client.search(["HEADER", "Message-ID", wanted])
-                if not uids:
+                headers = client.fetch(uids[:10], [ID_HEADER]) if uids else {}
+                uid = next((u for u in uids[:10] if _message_id(headers.get(u, {}).get(ID_FIELD, b"")) == wanted),
+                           None)
+                if uid is None:
                     continue
-                fetched = client.fetch(uids[:10], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "BODY.PEEK[]"])
-            for uid in uids[:10]:
-                data = fetched.get(uid, {})
-                header = data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b"")
-                if _message_id(header) == wanted and b"BODY[]" in data:
-                    return bytes(data[b"BODY[]"])
+                body = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {}).get(b"BODY[]")
+            if body is not None:
+                return bytes(body)
     raise MessageMissing(f"no mail with Message-ID {wanted} in {connection.email_address}'s synced folders")
 
 
 def _message_id(header: bytes) -> str | None:
-    from crm_core.message_ids import normalise_message_id
-
     _, _, value = header.decode("ascii", "replace").partition(":")
     return normalise_message_id(" ".join(value.split())) if value.strip() else None
 

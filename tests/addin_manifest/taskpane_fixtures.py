@@ -11,11 +11,8 @@ mode's CRM tokens (`addin_dev_mode`), handed to the stub's Office.auth.getAccess
 Screenshots go under var/test-artifacts/addin-taskpane/<test>/ (or $CRM_TEST_ARTIFACTS/addin-taskpane)."""
 
 import json
-import os
-import re
-import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +20,13 @@ import pytest
 
 from addin_manifest.auth.principal import AddinAuth
 from addin_manifest.taskpane_route import OFFICE_JS
+from tests.browser import Shot, chromium_tab, screenshots
 from tests.live_server import LiveServer
-from tests.servers import missing
 
-ARTIFACTS = Path(os.environ.get("CRM_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "var" / "test-artifacts")
 OFFICE_STUB = Path(__file__).parent / "office_stub.js"
 WAIT_MS = 30_000  # a slow machine: two cores, a browser and a server at once
 PANE_SIZE = {"width": 340, "height": 900}  # Outlook's task pane is about 320 px wide
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'">'
-Shot = Callable[[str], None]
 Address = tuple[str, str]  # (display name, email address)
 
 
@@ -44,46 +39,20 @@ def addin_dev_mode(api_app: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def pane(request: pytest.FixtureRequest) -> Iterator[Any]:
+def pane() -> Iterator[Any]:
     """A Chromium tab the size of a task pane, where Microsoft's Office.js is the stub. Fails the test if the
     page's script threw or the Content-Security-Policy blocked anything."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing("Chromium", "apt-get install chromium")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            tab = browser.new_context(viewport=PANE_SIZE).new_page()
-            tab.set_default_timeout(WAIT_MS)
-            stub = OFFICE_STUB.read_text()
-            tab.route(OFFICE_JS, lambda route: route.fulfill(status=200, body=stub,
-                                                              content_type="text/javascript; charset=utf-8"))
-            errors: list[str] = []
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            tab.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-            yield tab
-            assert not errors, f"the page's script failed: {errors}"
-        finally:
-            browser.close()
+    with chromium_tab(PANE_SIZE, WAIT_MS, csp_errors=True) as tab:
+        stub = OFFICE_STUB.read_text()
+        tab.route(OFFICE_JS, lambda route: route.fulfill(status=200, body=stub,
+                                                          content_type="text/javascript; charset=utf-8"))
+        yield tab
 
 
 @pytest.fixture
 def shot(pane: Any, request: pytest.FixtureRequest) -> Shot:
     """shot("step") keeps the pane as it is now, numbered in order."""
-    folder = ARTIFACTS / "addin-taskpane" / re.sub(r"[^\w.-]+", "_", request.node.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    count = iter(range(1, 100))
-
-    def take(step: str) -> None:
-        pane.screenshot(path=str(folder / f"{next(count):02d}-{step}.png"), full_page=True)
-
-    return take
+    return screenshots(pane, "addin-taskpane", request.node.name)
 
 
 def open_pane(tab: Any, server: LiveServer, token: str | None, item: dict[str, Any] | None, *,

@@ -5,13 +5,10 @@ arrive; a salesperson's token gets an error instead of the console; hostile name
 No Celery runs here: a thread does what the workers do (claim the due mailboxes, run each one's pass). Each step
 is kept as a screenshot under var/test-artifacts/admin-console/<test>/ (or $CRM_TEST_ARTIFACTS/admin-console)."""
 
-import os
 import re
-import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,54 +24,26 @@ from mailbridge.tracking import TrackingOptions
 from mailbridge.tracking.quarantine import quarantine
 from mailbridge.tracking.results import SourceItem
 from tests.api import created
+from tests.browser import Shot, chromium_tab, screenshots
 from tests.live_server import LiveServer
 from tests.mailbridge.conftest import Mailbox as DovecotAccount
 from tests.mailbridge.tracking_fixtures import TEST_KEY, append, mail
 from tests.org import OrgBuilder, TestUser
-from tests.servers import missing
 
-ARTIFACTS = Path(os.environ.get("CRM_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "var" / "test-artifacts")
 WAIT_MS = 60_000  # a slow machine (two cores, a browser, a server, a worker and Dovecot at once)
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'">'
-Shot = Callable[[str], None]
 
 
 # --- fixtures -------------------------------------------------------------------------------------------------
 @pytest.fixture
-def page(request: pytest.FixtureRequest) -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing("Chromium", "apt-get install chromium")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=WAIT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            tab = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-            tab.set_default_timeout(WAIT_MS)
-            errors: list[str] = []
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            yield tab
-            assert not errors, f"the page's script failed: {errors}"
-        finally:
-            browser.close()
+def page() -> Iterator[Any]:
+    with chromium_tab({"width": 1280, "height": 1000}, WAIT_MS) as tab:
+        yield tab
 
 
 @pytest.fixture
 def shot(page: Any, request: pytest.FixtureRequest) -> Shot:
-    """shot("step") keeps the page as it is now, numbered in order."""
-    folder = ARTIFACTS / "admin-console" / re.sub(r"[^\w.-]+", "_", request.node.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    count = iter(range(1, 100))
-
-    def take(step: str) -> None:
-        page.screenshot(path=str(folder / f"{next(count):02d}-{step}.png"), full_page=True)
-
-    return take
+    return screenshots(page, "admin-console", request.node.name)
 
 
 @pytest.fixture
