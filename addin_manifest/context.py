@@ -87,7 +87,7 @@ def _address(value: str) -> str | None:
         return None
 
 
-def _readable(principal: Principal, kind: str) -> Any:
+def readable_scope(principal: Principal, kind: str) -> Any:
     try:
         return access.scope(principal, entity(kind), Privilege.READ)
     except CrmError:  # no read privilege at all on this kind
@@ -116,11 +116,11 @@ def item_context(session: Session, principal: Principal, *, sender: str | None, 
         for account_id in session.scalars(select(Contact.parent_account_id).where(
                 Contact.id.in_(contact_ids), Contact.parent_account_id.is_not(None))):
             found.add(("account", account_id))
-    cases, opportunities = _open_items(session, principal, found)
-    recent = _recent(session, principal, found)
+    cases, opportunities = open_items(session, principal, found)
+    activities = recent(session, principal, found)
     tracked = _tracked(session, principal, internet_message_id)
-    _name(session, principal, cases + opportunities, recent, tracked)
-    return ItemContext(people, cases, opportunities, recent, tracked)
+    name_references(session, principal, cases + opportunities, activities, tracked)
+    return ItemContext(people, cases, opportunities, activities, tracked)
 
 
 def _records_by_address(session: Session, principal: Principal, addresses: set[str]) -> dict[str, list[RecordRef]]:
@@ -128,7 +128,7 @@ def _records_by_address(session: Session, principal: Principal, addresses: set[s
     if not addresses:
         return out
     for kind in PEOPLE_KINDS:
-        readable = _readable(principal, kind)
+        readable = readable_scope(principal, kind)
         if readable is None:
             continue
         spec = entity(kind)
@@ -143,7 +143,7 @@ def _records_by_address(session: Session, principal: Principal, addresses: set[s
     return out
 
 
-def _open_items(session: Session, principal: Principal, found: set[Ref]) -> tuple[list[OpenItem], list[OpenItem]]:
+def open_items(session: Session, principal: Principal, found: set[Ref]) -> tuple[list[OpenItem], list[OpenItem]]:
     accounts = [i for t, i in found if t == "account"]
     contacts = [i for t, i in found if t == "contact"]
     if not accounts and not contacts:
@@ -151,7 +151,7 @@ def _open_items(session: Session, principal: Principal, found: set[Ref]) -> tupl
     lists: list[list[OpenItem]] = []
     for kind, model, title, number in (("case", Case, Case.title, Case.case_number),
                                        ("opportunity", Opportunity, Opportunity.name, None)):
-        readable = _readable(principal, kind)
+        readable = readable_scope(principal, kind)
         if readable is None:
             lists.append([])
             continue
@@ -170,8 +170,8 @@ def _customer(account_id: uuid.UUID | None, contact_id: uuid.UUID | None) -> Rec
     return RecordRef("contact", contact_id, "") if contact_id is not None else None
 
 
-def _recent(session: Session, principal: Principal, found: set[Ref]) -> list[RecentActivity]:
-    readable = _readable(principal, "activity")
+def recent(session: Session, principal: Principal, found: set[Ref]) -> list[RecentActivity]:
+    readable = readable_scope(principal, "activity")
     if not found or readable is None:
         return []
     refs = sorted(found)
@@ -190,7 +190,7 @@ def _recent(session: Session, principal: Principal, found: set[Ref]) -> list[Rec
 
 def _tracked(session: Session, principal: Principal, internet_message_id: str | None) -> Tracked | None:
     message_id = normalise_message_id(internet_message_id) if internet_message_id else None
-    readable = _readable(principal, "activity")
+    readable = readable_scope(principal, "activity")
     if not message_id or readable is None:
         return None
     row = session.execute(select(Activity.id, Activity.regarding_type, Activity.regarding_id)
@@ -201,11 +201,11 @@ def _tracked(session: Session, principal: Principal, internet_message_id: str | 
     return Tracked(row[0], RecordRef(row[1], row[2], "") if row[1] and row[2] else None)
 
 
-def _name(session: Session, principal: Principal, items: list[OpenItem], recent: list[RecentActivity],
-          tracked: Tracked | None) -> None:
+def name_references(session: Session, principal: Principal, items: list[OpenItem], activities: list[RecentActivity],
+                    tracked: Tracked | None = None) -> None:
     """Fills in the names of the records referred to, those the caller may read (the others stay nameless)."""
     refs: list[RecordRef] = [i.customer for i in items if i.customer is not None]
-    refs += [a.regarding for a in recent if a.regarding is not None]
+    refs += [a.regarding for a in activities if a.regarding is not None]
     if tracked is not None and tracked.regarding is not None:
         refs.append(tracked.regarding)
     names = record_names(session, principal, {(r.type, r.id) for r in refs})

@@ -1,5 +1,6 @@
 """The task pane's reads: GET /addin/api/context (everything the pane shows for the item in view, in one round
-trip) and GET /addin/api/search (the record picker). Both authenticated as the add-in's other endpoints are
+trip), GET /addin/api/search (the record picker) and GET /addin/api/records/{kind}/{id} (a record opened in the
+pane). Both authenticated as the add-in's other endpoints are
 (addin_manifest.auth: an Entra ID token, or a CRM token in development mode) and read within the caller's
 privileges."""
 
@@ -7,11 +8,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from addin_manifest.auth.principal import AddinCallerDep
 from addin_manifest.context import ItemContext, item_context
+from addin_manifest.record import KINDS as RECORD_KINDS
+from addin_manifest.record import RecordView, read_record
 from addin_manifest.search import KINDS, search_records
 
 router = APIRouter(prefix="/addin/api", tags=["outlook add-in"])
@@ -66,6 +69,27 @@ class ContextOut(BaseModel):
         return cls.model_validate(ctx, from_attributes=True)
 
 
+class FieldOut(BaseModel):
+    label: str
+    value: str
+    record: RecordOut | None = Field(description="The record the value names, when it names one.")
+
+
+class RecordViewOut(BaseModel):
+    type: str
+    id: uuid.UUID
+    name: str
+    state: str | None
+    fields: list[FieldOut]
+    open_cases: list[OpenItemOut]
+    open_opportunities: list[OpenItemOut]
+    recent_activities: list[ActivityOut]
+
+    @classmethod
+    def of(cls, view: RecordView) -> "RecordViewOut":
+        return cls.model_validate(view, from_attributes=True)
+
+
 class FoundOut(BaseModel):
     type: str
     id: uuid.UUID
@@ -94,3 +118,11 @@ def search(caller: AddinCallerDep, q: Annotated[str, Query(min_length=1, max_len
            limit: Annotated[int, Query(ge=1, le=25)] = 10) -> Any:
     return [FoundOut.model_validate(f, from_attributes=True)
             for f in search_records(caller.uow.session, caller.principal, q, types, limit)]
+
+
+@router.get("/records/{kind}/{record_id}", response_model=RecordViewOut,
+            summary="One record as the pane opens it: its main fields, open cases and opportunities, recent "
+            "activities", responses={404: {"description": "No such record, or one the caller may not read."}})
+def record(caller: AddinCallerDep, kind: Annotated[str, Path(description=f"One of {', '.join(RECORD_KINDS)}.")],
+           record_id: uuid.UUID) -> Any:
+    return RecordViewOut.of(read_record(caller.uow.session, caller.principal, kind, record_id))

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
                                      "add-in (JSON list); empty: none.")
     addin_origins: list[str] = Field(default_factory=list, description="Origins besides CRM_PUBLIC_URL's allowed "
                                      "to call /addin/api/ from a browser (CORS; JSON list).")
+    addin_record_url: str | None = Field(default=None, pattern=r"^https?://", description="Where the add-in's "
+                                         "\"Open in the CRM\" link leads: a URL template with {type} and {id} "
+                                         "(a record page of the CRM's web front end); unset: no such link, the "
+                                         "record opens in the pane only.")
     addin_dev_tokens: bool = Field(default=False, description="Development: the add-in's API also accepts the "
                                    "CRM's own API tokens.")
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")

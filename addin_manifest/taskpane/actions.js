@@ -1,6 +1,8 @@
 // The pane's actions on the item in view: track it (regarding a record picked by search) or untrack it, track a
-// meeting, and create a contact, a lead or a case from the mail. Each one calls /addin/api/..., says what was done
-// (or the problem and its correlation id), then reloads the context. Buttons carry stable data-action names.
+// meeting, and create a contact, a lead (past its possible duplicates, when the user says so) or a case (for a
+// customer among the mail's people, or one searched for) from the mail. Each one calls /addin/api/..., says what
+// was done (or the problem and its correlation id), then reloads the context. Buttons carry stable data-action
+// names.
 
 import { api } from "./api.js";
 import { $, button, el, say, showProblem, typeName } from "./dom.js";
@@ -13,8 +15,8 @@ let pane = null; // pane.js' state: the item in view (snapshot) and its context
 let reload = null;
 let regarding = null; // the record picked in the search, {type, id, name}
 let shownKey = null; // the item the forms were last filled for
-let searchTimer = null;
 let searches = 0;
+let customerSearches = 0;
 
 function itemKey(snapshot) {
   return snapshot.itemId || snapshot.internetMessageId || snapshot.subject;
@@ -112,12 +114,32 @@ function createContact() {
   } }).then(createdText);
 }
 
-function createLead() {
-  return api("POST", "leads", { body: {
-    ...itemFields(), email: $("lead-email").value.trim(), first_name: optional("lead-first-name"),
-    last_name: $("lead-last-name").value.trim(), subject: $("lead-subject").value.trim(),
-    company_name: optional("lead-company"), track: $("lead-track").checked,
-  } }).then(createdText);
+function duplicateItem(candidate) {
+  const li = el("li", "duplicate");
+  const on = candidate.matched_on || [];
+  const matched = on.length ? " (same " + on.join(", ") + ")" : "";
+  li.append(el("span", "type", typeName(candidate.entity)), " ", el("span", "name", candidate.name),
+    el("span", "detail", " " + (candidate.state || "") + matched));
+  return li;
+}
+
+// A lead like an existing one is refused (409) with the candidates: they are listed, and "Create anyway" sends
+// the same lead again with ignore_duplicates.
+async function createLead(anyway) {
+  try {
+    return createdText(await api("POST", "leads", { body: {
+      ...itemFields(), email: $("lead-email").value.trim(), first_name: optional("lead-first-name"),
+      last_name: $("lead-last-name").value.trim(), subject: $("lead-subject").value.trim(),
+      company_name: optional("lead-company"), track: $("lead-track").checked, ignore_duplicates: anyway,
+    } }));
+  } catch (error) {
+    const found = error.status === 409 && error.problem && error.problem.duplicates;
+    if (Array.isArray(found) && found.length) {
+      $("lead-duplicate-list").replaceChildren(...found.map(duplicateItem));
+      $("lead-duplicates").hidden = false;
+    }
+    throw error;
+  }
 }
 
 function createCase() {
@@ -130,22 +152,67 @@ function createCase() {
 function onSubmit(formId, work) {
   $(formId).addEventListener("submit", (event) => {
     event.preventDefault();
-    run(event.submitter || $(formId).querySelector("button[type=submit]"), work);
+    const trigger = event.submitter || $(formId).querySelector("button[type=submit]");
+    run(trigger, () => work(trigger));
+  });
+}
+
+// --- the case's customer: one of the mail's people's records, or one searched for ---
+function chooseCustomer(found) {
+  const select = $("case-customer");
+  const key = found.type + ":" + found.id;
+  if (![...select.options].some((option) => option.value === key)) {
+    const option = el("option", null, typeName(found.type) + ": " + found.name);
+    option.value = key;
+    select.append(option);
+  }
+  select.value = key;
+  $("case-customer-results").replaceChildren();
+  $("case-customer-search").value = "";
+}
+
+async function searchCustomers(text) {
+  const number = ++customerSearches;
+  const results = $("case-customer-results");
+  if (text.length < 2) {
+    results.replaceChildren();
+    return;
+  }
+  try {
+    const found = await api("GET", "search", { query: { q: text, types: CUSTOMER_TYPES } });
+    if (number !== customerSearches) return;
+    results.replaceChildren(...(found.length ? found.map((one) => {
+      const li = el("li");
+      const choose = button(typeName(one.type) + ": " + one.name, "pick-customer", () => chooseCustomer(one));
+      choose.dataset.type = one.type;
+      li.append(choose);
+      if (one.detail) li.append(el("span", "detail", one.detail));
+      return li;
+    }) : [el("li", "empty", "No match.")]));
+  } catch (error) {
+    if (number === customerSearches) showProblem(error);
+  }
+}
+
+// Searches as the user types, once he pauses.
+function searchAsTyped(input, work) {
+  let timer = null;
+  input.addEventListener("input", (event) => {
+    const text = event.target.value.trim();
+    clearTimeout(timer);
+    timer = setTimeout(() => work(text), SEARCH_DELAY_MS);
   });
 }
 
 export function setupActions(state, refresh) {
   pane = state;
   reload = refresh;
-  $("regarding-search").addEventListener("input", (event) => {
-    clearTimeout(searchTimer);
-    const text = event.target.value.trim();
-    searchTimer = setTimeout(() => search(text), SEARCH_DELAY_MS);
-  });
+  searchAsTyped($("regarding-search"), search);
+  searchAsTyped($("case-customer-search"), searchCustomers);
   $("untrack").addEventListener("click", (event) => run(event.currentTarget, untrack));
   onSubmit("track-form", track);
   onSubmit("contact-form", createContact);
-  onSubmit("lead-form", createLead);
+  onSubmit("lead-form", (trigger) => createLead(trigger.id === "create-lead-anyway"));
   onSubmit("case-form", createCase);
 }
 
@@ -172,6 +239,9 @@ function fillForms(snapshot) {
   for (const id of ["contact-panel", "lead-panel", "case-panel"]) $(id).open = false;
   pick(null);
   $("regarding-search").value = "";
+  $("lead-duplicates").hidden = true;
+  $("lead-duplicate-list").replaceChildren();
+  $("case-customer-results").replaceChildren();
   const name = splitName(snapshot.from);
   const address = snapshot.from ? snapshot.from.address : "";
   $("contact-first-name").value = $("lead-first-name").value = name.first;

@@ -8,10 +8,11 @@ const DEV_TOKEN_KEY = "crm.addin.devToken";
 const SSO_OPTIONS = { allowSignInPrompt: true, allowConsentPrompt: true, forMSGraphAccess: false };
 
 export class ApiError extends Error {
-  constructor(message, status, correlationId) {
+  constructor(message, status, correlationId, problem) {
     super(message);
     this.status = status;
     this.correlationId = correlationId || null;
+    this.problem = problem || null; // the problem body, for the callers that read more than its detail
   }
 }
 
@@ -86,7 +87,7 @@ export async function api(method, path, options) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const id = (data && data.correlation_id) || response.headers.get("X-Correlation-Id");
-    throw new ApiError(problemMessage(response, data), response.status, id);
+    throw new ApiError(problemMessage(response, data), response.status, id, data);
   }
   return data;
 }

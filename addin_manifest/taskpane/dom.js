@@ -19,19 +19,23 @@ export function button(label, action, onClick) {
   return node;
 }
 
-// A record's name, as a link into the CRM when whoami gave a record_url template ("https://crm/{type}/{id}"),
-// else as plain text. Only http(s) addresses become links (a template is configuration, still checked).
-export function recordName(record, template) {
-  const href = recordHref(record, template);
-  if (!href) return el("span", "name", record.name);
+// A record's name: a link that opens the record in the pane when `open` is given, else plain text.
+export function recordName(record, open) {
+  if (!open || !record.id) return el("span", "name", record.name);
   const link = el("a", "name", record.name);
-  link.href = href;
-  link.target = "_blank";
-  link.rel = "noopener";
+  link.href = "#";
+  link.dataset.action = "open-record";
+  link.dataset.type = record.type;
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    open(record);
+  });
   return link;
 }
 
-function recordHref(record, template) {
+// The record's page in the CRM's web front end, from whoami's record_url template ("https://crm/{type}/{id}"),
+// or null. Only http(s) addresses become links (a template is configuration, still checked).
+export function recordHref(record, template) {
   if (!template) return null;
   const href = template.replaceAll("{type}", encodeURIComponent(record.type))
     .replaceAll("{id}", encodeURIComponent(record.id));

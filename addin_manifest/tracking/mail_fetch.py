@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from crm_core.errors import NotFound
+from crm_core.errors import Forbidden, NotFound
 from crm_core.message_ids import normalise_message_id
 from crm_core.services.mailboxes import MailboxConnection
 from mailbridge.errors import MailError
@@ -41,11 +41,12 @@ class OutlookItem:
 
     @property
     def ews_id(self) -> str | None:
-        """Office's convertToEwsId, done here: the REST form is the EWS id with base64's URL-safe characters."""
+        """Office's convertToEwsId, done here: the REST form is the EWS id with base64's URL-safe characters, and
+        its padding kept (rest_id_of), so only the two characters are swapped back. Padding is not invented: an id
+        is opaque to us, and one "=" added where Exchange put none names no item."""
         if not self.rest_id:
             return None
-        text = self.rest_id.replace("-", "/").replace("_", "+")
-        return text + "=" * (-len(text) % 4)
+        return self.rest_id.replace("-", "/").replace("_", "+")
 
 
 class MessageMissing(NotFound):
@@ -79,6 +80,7 @@ def _graph(connection: MailboxConnection, item: OutlookItem, options: FetchOptio
     if not item.rest_id:
         raise MessageMissing("the add-in did not say which item this is (item_id)")
     client = delegated(connection.email_address) if delegated is not None else None
+    delegated_client = client is not None
     if client is None:
         client = GraphClient(GraphSettings.of_connection(connection, timeout=options.timeout,
                                                          ssl_context=options.ssl_context))
@@ -90,6 +92,11 @@ def _graph(connection: MailboxConnection, item: OutlookItem, options: FetchOptio
             if exc.reason == "not_found":
                 raise MessageMissing(f"{connection.email_address} holds no such mail (it may have been moved "
                                      "or deleted)") from None
+            if exc.reason == "access_denied" and delegated_client:
+                # Read with the user's own rights: it is Exchange saying he may not read that mailbox.
+                raise Forbidden(f"Exchange refused you access to {connection.email_address}: reading a shared "
+                                "mailbox's mail takes Full Access to it (an Exchange administrator grants it)"
+                                ) from None
             raise
     finally:
         client.close()

@@ -64,3 +64,36 @@ def test_track_untrack_and_create_a_case_through_the_pane(
     assert activity["regarding_type"] == "case"
     expect(pane.locator("#cases")).to_contain_text("Printer on fire")
     shot("case-created")
+
+
+def test_a_case_for_a_customer_found_by_the_forms_search(
+        live_server: LiveServer, client: Any, admin: TestUser, org: OrgBuilder,
+        session_factory: sessionmaker[Session], mailbox: DovecotAccount, addin_dev_mode: None, pane: Any,
+        shot: Shot) -> None:
+    """The sender is nobody the CRM knows (a colleague of the customer's, a forwarded mail): the agent finds the
+    customer by name in the case form."""
+    from playwright.sync_api import expect
+
+    box = crm_mailbox(client, admin, org, session_factory, mailbox)
+    contoso = created(client, admin, "accounts", {"name": "Contoso Pharmaceuticals"})
+    message_id = email.utils.make_msgid(domain="elsewhere.example")
+    append(box.account, raw_mail(sender="Sam <sam@elsewhere.example>", to=box.address, subject="Broken labels",
+                                 message_id=message_id))
+    open_pane(pane, live_server, box.user.token, mail(sender=("Sam", "sam@elsewhere.example"),
+                                                      to=[("Rep", box.address)], subject="Broken labels",
+                                                      internet_message_id=message_id))
+    expect(pane.locator("body")).to_have_attribute("data-state", "ready")
+    pane.locator("#case-panel summary").click()
+    expect(pane.locator("#case-customer option")).to_have_text(["Choose the customer"])  # nobody known
+
+    pane.locator("#case-customer-search").fill("Conto")
+    pane.locator('#case-customer-results [data-action="pick-customer"]', has_text="Contoso").click()
+    expect(pane.locator("#case-customer")).to_have_value(f"account:{contoso['id']}")
+    expect(pane.locator("#case-customer-results li")).to_have_count(0)
+    shot("customer-found")
+    pane.locator('[data-action="create-case"]').click()
+    expect(pane.locator("#message")).to_contain_text("created and this mail tracked to it")
+    [case] = client.get("/api/v1/cases", headers=admin.headers).json()["items"]
+    assert (case["title"], case["customer_type"], case["customer_id"]) == ("Broken labels", "account", contoso["id"])
+    [activity] = emails(client, box.user)
+    assert (activity["regarding_type"], activity["regarding_id"]) == ("case", case["id"])

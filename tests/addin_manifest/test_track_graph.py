@@ -111,3 +111,41 @@ def test_consent_withdrawn_and_tokens_not_for_us(client: Any, account: GraphAcco
     problem(_track(client, account.fake.api_token(addin_app, account.address, scopes="User.Read"), graph_id,
                    message_id), 401)
     assert emails(client, rep[1]) == []
+
+
+def test_a_shared_mailboxs_mail_is_read_with_the_users_delegated_access(
+        client: Any, admin: TestUser, account: GraphAccount, addin_app: Any, rep: tuple[uuid.UUID, TestUser]) -> None:
+    """A queue's shared mailbox in Exchange Online: the pane names it (getSharedPropertiesAsync), the server reads
+    the mail on behalf of the user (Mail.Read.Shared), so it takes his Full Access to that mailbox, and records the
+    queue's mailbox as where the mail was seen."""
+    _, user = rep
+    support = f"support-{uuid.uuid4().hex[:4]}@contoso.example"
+    shared = account.fake.add_mailbox(support)
+    queue = client.post("/api/v1/queues", json={"name": "Support", "email_address": support},
+                        headers=admin.headers).json()
+    profile = client.get("/api/v1/mailboxes", headers=admin.headers).json()["items"][0]["server_profile_id"]
+    r = client.post("/api/v1/mailboxes", json={"email_address": support, "regarding_type": "queue",
+                                               "regarding_id": queue["id"], "server_profile_id": profile},
+                    headers=admin.headers)
+    assert r.status_code == 201, r.text
+    box_id = r.json()["id"]
+    assert client.post(f"/api/v1/mailboxes/{box_id}/approve", headers=admin.headers).status_code == 200
+    account.fake.restrict_app(account.app, [])  # the app's own access is barred: only the user's can read it
+    graph_id = shared.add_message(shared.folder_id("inbox"), mail(sender="jane@fabrikam.example", to=support,
+                                                                  subject="Label printer broken"))
+    message_id = shared.message(graph_id).internet_message_id
+    token = account.fake.api_token(addin_app, account.address)
+
+    def track() -> Any:
+        return client.post("/addin/api/track", json={"item_id": graph_id, "internet_message_id": message_id,
+                                                     "mailbox": support}, headers={"Authorization": f"Bearer {token}"})
+
+    refused = problem(track(), 403)  # no Full Access to the shared mailbox: Exchange says no, and so do we
+    assert support in refused["detail"] and "Full Access" in refused["detail"]
+    assert emails(client, user) == []
+    shared.delegates.add(account.address)
+    r = track()
+    assert r.status_code == 201, r.text
+    assert r.json()["mailbox_id"] == box_id
+    [activity] = emails(client, admin)
+    assert activity["subject"] == "Label printer broken"

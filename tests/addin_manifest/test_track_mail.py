@@ -181,6 +181,35 @@ def test_mailboxes_the_user_does_not_work_are_refused(client: Any, org: OrgBuild
     problem(client.post("/addin/api/track", json={"internet_message_id": message_id}), 401)
 
 
+def test_a_mail_in_a_queues_shared_mailbox_is_tracked_from_that_mailbox_by_its_members_only(
+        client: Any, org: OrgBuilder, admin: TestUser, session_factory: sessionmaker[Session],
+        mailbox: DovecotAccount, dev_mode: None) -> None:
+    """Outlook shows a shared mailbox's item with its owner (getSharedPropertiesAsync): the pane sends that address,
+    and the server reads the mail from the queue's CRM mailbox and records that mailbox as where it was seen."""
+    agent = org.user(f"agent-{uuid.uuid4().hex[:4]}@contoso.example", ["Customer Service Representative"])
+    outsider = org.user(f"rep-{uuid.uuid4().hex[:4]}@contoso.example", ["Salesperson"])
+    support = f"support-{uuid.uuid4().hex[:4]}@contoso.example"
+    queue = created(client, admin, "queues", {"name": "Support", "email_address": support, "queue_view_type": 1})
+    r = client.put(f"/api/v1/queues/{queue['id']}/members", json={"user_ids": [str(agent.id)]},
+                   headers=admin.headers)
+    assert r.status_code == 200, r.text
+    shared = crm_mailbox(client, admin, org, session_factory, mailbox, user=agent, regarding_type="queue",
+                         regarding_id=queue["id"], email_address=support)
+    message_id = _delivered(CrmMailbox(shared.id, agent, mailbox), subject="Label printer broken")
+
+    refused = problem(_track(client, outsider, message_id, mailbox=support.upper()), 403)
+    assert "private queue" in refused["detail"]
+    r = _track(client, agent, message_id, mailbox=support.upper())  # as Outlook may spell it
+    assert r.status_code == 201, r.text
+    assert r.json()["mailbox_id"] == str(shared.id)
+    with session_factory() as session:
+        seen = session.scalars(select(MailSighting.mailbox_id)).all()
+    assert seen == [shared.id]
+    [activity] = client.get("/api/v1/activities", params={"activity_type": "email"},
+                            headers=admin.headers).json()["items"]
+    assert activity["subject"] == "Label printer broken"
+
+
 def test_cors_answers_the_addin_origins_only_and_only_on_its_api(client: Any) -> None:
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
     own = client.app.state.crm.settings.base_url

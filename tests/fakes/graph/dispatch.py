@@ -1,9 +1,9 @@
 """From a request (method, path, query, headers, body) to a `Reply`, the same way at the top level and inside a
 `$batch`: injected faults first, then the bearer token, the mailbox (unknown user -> 404 ErrorInvalidUser; an app
-held back by an application access policy, or a delegated token for someone else's mailbox -> 403
-ErrorAccessDenied), the per-mailbox rate and concurrency limits, and the handler. Every request is recorded,
-with the mailbox it addressed, top-level or in a batch. The Entra endpoints and `$batch` envelope are routed here
-as well."""
+held back by an application access policy, or a delegated token for someone else's mailbox, unless its user has
+Full Access to it and the token a *.Shared permission -> 403 ErrorAccessDenied), the per-mailbox rate and
+concurrency limits, and the handler. Every request is recorded, with the mailbox it addressed, top-level or in a
+batch. The Entra endpoints and `$batch` envelope are routed here as well."""
 
 import re
 import threading
@@ -159,7 +159,8 @@ class Dispatcher:
             (b for b in self.mailboxes.values() if b.user_id == key.lower()), None)
         if box is None:
             raise GraphError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
-        if principal.user is not None and principal.user != box.address:
+        if principal.user is not None and principal.user != box.address and not (
+                principal.user in box.delegates and any(s.endswith(".Shared") for s in principal.scopes)):
             raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         allowed = principal.app.allowed_mailboxes
         if principal.user is None and allowed is not None and box.address not in allowed:

@@ -82,6 +82,9 @@ class FakeMailbox:
         self.seq = 0
         self.generations: dict[str, int] = {}  # folder id -> bumped by reset_delta
         self.master_categories: list[dict[str, str]] = []
+        # Users given Full Access to this mailbox (Exchange's Add-MailboxPermission): a delegated token of theirs
+        # with a *.Shared permission (Mail.Read.Shared) reaches it through /users/{this mailbox}.
+        self.delegates: set[str] = set()
         self.folders: dict[str, Folder] = {}
         root = Folder(make_id("AQMkAD"), WELL_KNOWN["msgfolderroot"], None, "msgfolderroot", True)
         self.folders[root.id] = root
