@@ -95,11 +95,19 @@ def worker(
     app.worker_main(argv)
 
 
-def beat() -> None:
+def beat(
+    ews_streaming: Annotated[bool, typer.Option(help="Hold EWS streaming notifications (a sync sooner when "
+                                                     "Exchange reports a change).")] = True,
+) -> None:
     """Run the scheduler (one per deployment): it sends the dispatcher every few seconds, which finds the
-    mailboxes that are due by their own interval in the database; the chores every minute."""
+    mailboxes that are due by their own interval in the database; the chores every minute. Beside it, the EWS
+    listener: a streaming connection per EWS mailbox, which asks the dispatcher for a sync when mail arrives."""
     from workers.celery_app import app
 
     _prepare()
     _stop_with_parent()
+    if ews_streaming:
+        from workers.ews_streaming import start_ews_listener
+
+        start_ews_listener()
     app.start(["beat", "--loglevel=INFO", f"--schedule={runtime.settings().data_dir / 'celerybeat-schedule'}"])

@@ -3,6 +3,9 @@ exchangelib as the SOAP/HTTP client. Basic, NTLM or OAuth (client credentials) l
 autodiscover; each folder synced with SyncFolderItems, its sync state the cursor (sync.py returns it, nothing
 keeps it); MIME read with GetItem in batches; tracked items marked with a category; throttling honoured.
 
+Streaming notifications (streaming.py: one mailbox's subscription and connection; listener.py: one per EWS
+mailbox, run by the workers) only ask for a sync sooner, as Graph's change notifications do.
+
 `ews_source` is the registry's factory (the signature of registry.py's `_imap`); `EwsTransport`
 (mailbridge/transports/ews.py) sends through the same session; `check_ews` is "Test connection"."""
 

@@ -10,7 +10,11 @@ the order they happened, at most `limit` at a time. As in Exchange, an item move
 the first and created in the second with a new id.
 
 The test changes the mailbox directly (`add_message`, `update`, `move`, `delete`); the operations change it the
-same way, so a sync sees both alike. Every method takes the fake's lock; `messages()` returns copies."""
+same way, so a sync sees both alike. Every method takes the fake's lock; `messages()` returns copies.
+
+Each change is also reported, as the event a subscription would see (notifications.py), to `on_event` when the
+server set one: a delivery is CreatedEvent and NewMailEvent, an edit ModifiedEvent, a hard delete DeletedEvent,
+a move one MovedEvent (not the delete and create it is in the journal)."""
 
 import base64
 import dataclasses
@@ -20,7 +24,7 @@ import gzip
 import json
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -31,6 +35,8 @@ DISTINGUISHED = {"root": ("Root", None), "msgfolderroot": ("Top of Information S
                  "junkemail": ("Junk Email", "msgfolderroot"), "outbox": ("Outbox", "msgfolderroot"),
                  "calendar": ("Calendar", "msgfolderroot")}
 ANSWERED_VERBS = (102, 103)  # PidTagLastVerbExecuted: reply to sender, reply to all (104 is forward)
+NOT_DELIVERIES = ("sentitems", "drafts", "outbox")  # a message saved there is created, not new mail
+
 
 
 def make_id(prefix: str, size: int) -> str:
@@ -40,6 +46,19 @@ def make_id(prefix: str, size: int) -> str:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class MailboxEvent:
+    """One change as a notification reports it: the event type, the item and its folder, and for a move the item's
+    and folder's old ids."""
+
+    kind: str  # NewMailEvent, CreatedEvent, ModifiedEvent, MovedEvent, DeletedEvent
+    item_id: str
+    folder_id: str
+    old_item_id: str | None = None
+    old_folder_id: str | None = None
+    at: dt.datetime = field(default_factory=utcnow)
 
 
 @dataclass
@@ -130,6 +149,7 @@ class FakeMailbox:
         self.folders: dict[str, FakeFolder] = {}
         self.items: dict[str, FakeItem] = {}
         self.sent: list[SentMail] = []
+        self.on_event: Callable[[MailboxEvent], None] | None = None  # set by the server: its subscriptions
         for distinguished, (name, parent) in DISTINGUISHED.items():
             parent_id = self.distinguished(parent).id if parent else None
             folder = FakeFolder(make_id("AQMkA", 42), make_id("AQAAABYAAAA", 9), name, parent_id, distinguished)
@@ -197,6 +217,11 @@ class FakeMailbox:
         return watermark if isinstance(watermark, int) else None
 
     # -- items -------------------------------------------------------------------------------------------------
+    def _report(self, *events: MailboxEvent) -> None:
+        if self.on_event is not None:
+            for event in events:
+                self.on_event(event)
+
     def _next(self) -> int:
         self.seq += 1
         return self.seq
@@ -215,9 +240,13 @@ class FakeMailbox:
                     received: dt.datetime | None = None) -> str:
         """Delivers (or files) a message; returns its item id."""
         with self.lock:
-            item = self._new_item(self.folder(folder), raw, is_read=is_read, flagged=flagged,
+            target = self.folder(folder)
+            item = self._new_item(target, raw, is_read=is_read, flagged=flagged,
                                   categories=list(categories), last_verb=102 if answered else None,
                                   received=received or _date_of(raw))
+            self._report(MailboxEvent("CreatedEvent", item.id, target.id))
+            if target.distinguished not in NOT_DELIVERIES:
+                self._report(MailboxEvent("NewMailEvent", item.id, target.id))
             return item.id
 
     def add_item(self, folder: str, *, item_class: str, subject: str, appointment: Any = None) -> str:
@@ -226,6 +255,7 @@ class FakeMailbox:
             item = self._new_item(self.folder(folder), b"", is_read=True, item_class=item_class,
                                   appointment=appointment)
             item.subject = subject
+            self._report(MailboxEvent("CreatedEvent", item.id, item.folder_id))
             return item.id
 
     def touch(self, item_id: str) -> str:
@@ -235,6 +265,7 @@ class FakeMailbox:
             item = self.item(item_id)
             item.changed_seq = item.content_seq = self._next()
             item.change_key = make_id("DwAAABYAAAA", 21)
+            self._report(MailboxEvent("ModifiedEvent", item.id, item.folder_id))
             return item.change_key
 
     def item(self, item_id: str) -> FakeItem:
@@ -264,24 +295,31 @@ class FakeMailbox:
             if content:
                 item.content_seq = seq
             item.change_key = make_id("CQAAABYAAAA", 21)
+            self._report(MailboxEvent("ModifiedEvent", item.id, item.folder_id))
 
     def delete(self, item_id: str) -> None:
         """A hard delete (a user's delete is a move to "deleteditems")."""
         with self.lock:
-            item = self.items.pop(self.item(item_id).id)
-            self.folders[item.folder_id].tombstones[item.id] = (item.created_seq, self._next())
+            item = self._remove(item_id)
+            self._report(MailboxEvent("DeletedEvent", item.id, item.folder_id))
+
+    def _remove(self, item_id: str) -> FakeItem:
+        item = self.items.pop(self.item(item_id).id)
+        self.folders[item.folder_id].tombstones[item.id] = (item.created_seq, self._next())
+        return item
 
     def move(self, item_id: str, folder: str) -> str:
         """Moves an item; returns its new id (EWS ids change with the folder)."""
         with self.lock:
             item = self.item(item_id)
             target = self.folder(folder)
-            self.delete(item_id)
+            self._remove(item_id)
             moved = self._new_item(target, item.raw, is_read=item.is_read, flagged=item.flagged,
                                    categories=list(item.categories), last_verb=item.last_verb,
                                    received=item.received, item_class=item.item_class,
                                    appointment=item.appointment)
             moved.subject = item.subject
+            self._report(MailboxEvent("MovedEvent", moved.id, target.id, item.id, item.folder_id))
             return moved.id
 
     def messages(self, folder: str) -> list[FakeItem]:

@@ -10,7 +10,8 @@ How a request is answered, in the order Exchange's front end does it:
      token was granted it (`accept_bearer`);
   4. EWS blocked for that mailbox (`disable_ews`, as Set-CASMailbox -EwsEnabled $false): HTTP 403, no body;
   5. throttling (`busy`): HTTP 500, a SOAP fault ErrorServerBusy with BackOffMilliseconds;
-  6. the operation (folders.py, items.py).
+  6. the operation (folders.py, items.py; streaming notifications in notifications.py, whose GetStreamingEvents
+     answer is a chunked body written as its events happen).
 NTLM needs a login of the form DOMAIN\\user (`add_mailbox(username=...)`)."""
 
 import base64
@@ -22,7 +23,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 from tests.fakes.ews import calendar_ops, folders, items, ntlm
 from tests.fakes.ews.folders import Call
 from tests.fakes.ews.mailbox import FakeMailbox
+from tests.fakes.ews.notifications import Subscriptions
 from tests.fakes.ews.ntlm import NtlmConnection, NtlmUsers
 from tests.fakes.ews.soap import Request, SoapFault, parse_request, server_busy
 from tests.mailbridge.tls import TestCertificate
@@ -50,6 +52,7 @@ class Reply:
     status: int
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: Iterable[bytes] | None = None  # a chunked body, each chunk written as it comes (GetStreamingEvents)
 
 
 @dataclass
@@ -78,6 +81,7 @@ class EwsFake:
         self._apps: list[_App] = []
         self._grants: dict[str, set[str]] = {}  # bearer token -> addresses it may act on
         self._disabled: set[str] = set()
+        self.subscriptions = Subscriptions(self.lock)  # streaming notifications; `minute` shortens connections
 
     @property
     def origin(self) -> str:
@@ -102,6 +106,7 @@ class EwsFake:
         password = "secret" if password is None else password
         with self.lock:
             box = FakeMailbox(address, username or address, password, self.lock)
+            box.on_event = lambda event: self.subscriptions.publish(box.address, event)
             self.mailboxes[address.lower()] = box
             if self.ntlm_users is not None and "\\" in box.username:
                 self.ntlm_users.add(box.username, password)
@@ -135,6 +140,18 @@ class EwsFake:
         with self.lock:
             self._disabled.add(address.lower())
 
+    def refuse_streaming(self, code: str | None = "ErrorInvalidRequest") -> None:
+        """Subscribe for streaming notifications is answered with this error (None: accepted again), as by a
+        server that has them switched off; "ErrorSchemaValidation" is the SOAP fault of a server that has none
+        (before Exchange 2010 SP1)."""
+        with self.lock:
+            self.subscriptions.refusal = code
+
+    def lose_subscriptions(self, address: str | None = None) -> None:
+        """The streaming subscriptions (of one mailbox, or all) are gone, as after a mailbox server restart: open
+        connections end, and their ids are answered ErrorSubscriptionNotFound."""
+        self.subscriptions.lose(address)
+
     # -- EWS ---------------------------------------------------------------------------------------------------
     def handle_ews(self, headers: Any, body: bytes, connection: NtlmConnection) -> Reply | None:
         try:
@@ -165,14 +182,21 @@ class EwsFake:
                 busy = _take(self._busy, lambda entry: entry[0] in ("*", request.operation))
                 if busy is not None:
                     raise server_busy(busy[1])
-                handler = OPERATIONS.get(request.operation)
+                handler = OPERATIONS.get(request.operation) or self._notification_operations().get(request.operation)
                 if handler is None:
                     raise SoapFault("ErrorInvalidRequest",
                                     f"the fake EWS server does not implement {request.operation}")
-                return Reply(200, handler(Call(box, request, dict(self.mailboxes))),
-                             [("Content-Type", XML_TYPE)])
+                answer = handler(Call(box, request, dict(self.mailboxes)))
+                if isinstance(answer, bytes):
+                    return Reply(200, answer, [("Content-Type", XML_TYPE)])
+                return Reply(200, b"", [("Content-Type", XML_TYPE)], stream=answer)
         except SoapFault as fault:
             return Reply(500, fault.body(), [("Content-Type", XML_TYPE)])
+
+    def _notification_operations(self) -> dict[str, Callable[[Call], bytes | Iterator[bytes]]]:
+        subscriptions = self.subscriptions
+        return {"Subscribe": subscriptions.subscribe, "Unsubscribe": subscriptions.unsubscribe,
+                "GetStreamingEvents": subscriptions.get_streaming_events}
 
     def _authenticate(self, authorization: str, connection: NtlmConnection) -> FakeMailbox | set[str] | Reply | None:
         """The login's mailbox (Basic, NTLM), the addresses a token may act on (Bearer), NTLM's challenge, or
@@ -299,12 +323,27 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers:
             if name != "Content-Length":
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
+        if reply.stream is None:
+            self.send_header("Content-Length", str(len(reply.body)))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Server", "Microsoft-IIS/10.0")
         self.send_header("request-id", str(uuid.uuid4()))
         self.send_header("X-FEServer", "EXCH01")
         self.end_headers()
-        self.wfile.write(reply.body)
+        if reply.stream is None:
+            self.wfile.write(reply.body)
+            return
+        try:
+            for chunk in reply.stream:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client went away mid-stream
+            self.close_connection = True
+        finally:
+            close = getattr(reply.stream, "close", None)
+            if close is not None:
+                close()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a test reads `fake.requests`, not a log."""
@@ -337,6 +376,7 @@ def running_ews(certificate: TestCertificate) -> Iterator[EwsFake]:
         try:
             yield fake
         finally:
+            fake.subscriptions.close()  # open GetStreamingEvents connections end, so their threads do
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
