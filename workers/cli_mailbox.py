@@ -298,6 +298,34 @@ def mailbox_approve(name: Annotated[str, typer.Argument(help="The mailbox's name
                       + ("" if permission else f"; it may not sync yet: {permission.reason}"), highlight=False)
 
 
+@mailbox_app.command("track-folder")
+def mailbox_track_folder(
+    name: Annotated[str, typer.Argument(help="The mailbox's name or email address.")],
+    folder: Annotated[str, typer.Argument(help='The folder as the server names it: "CRM", "CRM/Contoso".')],
+    regarding: Annotated[str | None, typer.Option(help="entity:id of the record its mail is linked to.")] = None,
+) -> None:
+    """Track a folder of the mailbox: mail moved there is tracked whatever the mailbox's filter, and linked to
+    the --regarding record (docs/mail-tracking.md, tracked folders)."""
+    import uuid
+
+    from crm_core.errors import ValidationFailed
+    from crm_core.services.mailbox_tracking_folders import MailboxTrackingFolderService
+    from crm_core.services.mailboxes import find_mailbox
+
+    kind, record_id = None, None
+    if regarding is not None:
+        kind, _, text = regarding.partition(":")
+        try:
+            record_id = uuid.UUID(text)
+        except ValueError:
+            raise fail(ValidationFailed("--regarding: entity:id, e.g. account:9f0c...")) from None
+    with _work() as uow:
+        mailbox = find_mailbox(uow.session, name)
+        rule = MailboxTrackingFolderService(uow, _system()).create(mailbox.id, folder, kind, record_id)
+        linked = f" regarding {rule.regarding_type} {rule.regarding_id}" if rule.regarding_id else ""
+        console.print(f"mailbox {mailbox.name!r} tracks its folder {rule.folder!r}{linked}", highlight=False)
+
+
 @mailbox_app.command("rekey")
 def mailbox_rekey() -> None:
     """Re-encrypt every stored mail secret under the current CRM_SECRET_KEY (after changing it, with the former

@@ -15,6 +15,7 @@ from crm_core.api.routes import (
     contracts,
     customers,
     mail_tracking,
+    mailbox_tracking_folders,
     mailboxes,
     marketing,
     sales,
@@ -65,6 +66,7 @@ def api_router() -> APIRouter:
     router.include_router(service_levels.router)  # business calendars and SLAs: hours, closures, items
     router.include_router(contracts.router)  # contracts: lines, lifecycle, what a customer may open cases under
     router.include_router(mailboxes.router)  # mailboxes: approval (the connection test is mailbridge's)
+    router.include_router(mailbox_tracking_folders.router)  # mailboxes: folder-level tracking rules
     router.include_router(mail_tracking.router)  # quarantine, link review, privacy of tracked mail
     router.include_router(case_creation_rules.router)  # email-to-case rules and their decisions
     return router

@@ -35,6 +35,7 @@ from crm_core.models.mail_tracking import (
     TrackedMessage,
 )
 from crm_core.models.mailbox_sync import Lease, MailboxAlert, MailboxSyncRun, MailboxSyncState
+from crm_core.models.mailbox_tracking_folders import MailboxTrackingFolder
 from crm_core.models.mailboxes import EmailServerProfile, Mailbox
 from crm_core.models.marketing import (
     Campaign,
@@ -103,6 +104,7 @@ __all__ += ["KnowledgeArticle", "Resource", "ResourceGroup", "Service", "Site", 
 __all__ += ["BusinessCalendar", "BusinessHours", "CalendarClosure", "Contract", "ContractLine", "ContractTemplate",
             "Sla", "SlaItem", "SlaKpiInstance"]  # service: business hours, service levels, contracts
 __all__ += ["EmailServerProfile", "Mailbox"]  # mail: server profiles and mailboxes
+__all__ += ["MailboxTrackingFolder"]  # mail: folder-level tracking rules
 __all__ += ["Lease", "MailboxAlert", "MailboxSyncRun", "MailboxSyncState"]  # the workers: sync state, runs, alerts
 __all__ += ["Calendar", "CalendarConflict", "CalendarQuarantine", "CalendarSyncItem"]  # calendar sync
 __all__ += ["EmailAttachment", "FolderCheckpoint", "MailBlob", "MailQuarantine", "MailSighting",

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from crm_core.db.types import utcnow
 from crm_core.email_addresses import normalize_field
 from crm_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from crm_core.models import EmailServerProfile, Mailbox, Queue, User
+from crm_core.models import EmailServerProfile, Mailbox, MailboxTrackingFolder, Queue, User
 from crm_core.models.mailboxes import (
     DEFAULT_FOLDERS,
     DEFAULT_SYNC_INTERVAL,
@@ -123,7 +123,17 @@ def connection_of(session: Session, mailbox: Mailbox) -> MailboxConnection:
                             username if same else None, password if same else None)
     exchange = _exchange_endpoint(keyring, profile, mailbox) if profile.is_exchange else None
     return MailboxConnection(mailbox.id, mailbox.email_address, profile.incoming_protocol, incoming, outgoing,
-                             tuple(mailbox.folders), exchange)
+                             sync_folders(session, mailbox), exchange)
+
+
+def sync_folders(session: Session, mailbox: Mailbox) -> tuple[str, ...]:
+    """The folders a sync reads: the mailbox's own, then its tracked folders (folder-level tracking rules) that
+    are not among them, compared without regard to case as the servers name folders."""
+    own = tuple(mailbox.folders)
+    seen = {f.lower() for f in own}
+    tracked = session.scalars(select(MailboxTrackingFolder.folder).where(
+        MailboxTrackingFolder.mailbox_id == mailbox.id).order_by(MailboxTrackingFolder.folder))
+    return own + tuple(f for f in tracked if f.lower() not in seen)
 
 
 def _exchange_endpoint(keyring: Keyring, profile: EmailServerProfile, mailbox: Mailbox) -> ExchangeEndpoint:

@@ -32,6 +32,13 @@ from mailbridge.errors import CursorInvalid, TemporaryFailure
 from mailbridge.sources.base import Cursor, Known, MailSource, Place, SourceBatch, SourceMessage
 from mailbridge.tracking.checkpoints import load_cursor, save_cursor
 from mailbridge.tracking.context import MailboxContext, load_mailbox, mailbox_context
+from mailbridge.tracking.folder_tracking import (
+    FolderRule,
+    folder_rules,
+    link_to_folder,
+    rule_for,
+    tracked_folder_context,
+)
 from mailbridge.tracking.options import TrackingOptions
 from mailbridge.tracking.parsing import BatchNormaliser, Normalised, normalise_one
 from mailbridge.tracking.pipeline import track_items
@@ -56,13 +63,16 @@ def sync_source(session_factory: sessionmaker[Session], mailbox_id: uuid.UUID, s
 
 def sync_folders(session_factory: sessionmaker[Session], ctx: MailboxContext, source: MailSource,
                  options: TrackingOptions, progress: Progress | None = None) -> SyncSummary:
-    """Every folder the (open) source offers; a missing one is reported in its summary, the others still sync."""
+    """Every folder the (open) source offers; a missing one is reported in its summary, the others still sync.
+    A tracked folder (folder_tracking.py) syncs under its rule."""
     summary = SyncSummary(ctx.mailbox_id)
+    rules = folder_rules(session_factory, ctx.mailbox_id)
     for folder in source.folders():
         if folder.name is None:
             summary.folders[folder.spec] = FolderSummary(folder.spec, error=folder.problem)
             continue
-        summary.folders[folder.name] = sync_folder(session_factory, ctx, source, folder.name, options, progress)
+        summary.folders[folder.name] = sync_folder(session_factory, ctx, source, folder.name, options, progress,
+                                                   rule_for(rules, folder))
     return summary
 
 
@@ -76,16 +86,19 @@ def known_places(session_factory: sessionmaker[Session], mailbox_id: uuid.UUID) 
 
 
 def sync_folder(session_factory: sessionmaker[Session], ctx: MailboxContext, source: MailSource, folder: str,
-                options: TrackingOptions, progress: Progress | None = None) -> FolderSummary:
-    """One folder of the (open) source, from its checkpoint on, the checkpoint moving with every batch."""
+                options: TrackingOptions, progress: Progress | None = None,
+                rule: FolderRule | None = None) -> FolderSummary:
+    """One folder of the (open) source, from its checkpoint on, the checkpoint moving with every batch; `rule`:
+    the folder is tracked (its mail passes the incoming filter, and is linked to the rule's record)."""
     with UnitOfWork(session_factory) as uow:
         cursor = load_cursor(uow.session, ctx.mailbox_id, folder)
     summary = FolderSummary(folder)
 
     try:
         known = known_places(session_factory, ctx.mailbox_id)
-        track_batches(session_factory, ctx, _changes(source, ctx, folder, cursor, options.batch_size, known),
-                      summary, options, progress, checkpoint=folder, marker=source)
+        track_batches(session_factory, tracked_folder_context(ctx) if rule is not None else ctx,
+                      _changes(source, ctx, folder, cursor, options.batch_size, known),
+                      summary, options, progress, checkpoint=folder, marker=source, rule=rule)
     except TemporaryFailure as exc:
         # What was committed stays behind the checkpoint; the next pass resumes from there.
         log.warning("mailbox %s folder %s stopped: %s", ctx.mailbox_id, folder, exc.detail)
@@ -95,10 +108,12 @@ def sync_folder(session_factory: sessionmaker[Session], ctx: MailboxContext, sou
 
 def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, batches: Iterable[SourceBatch],
                   summary: FolderSummary, options: TrackingOptions, progress: Progress | None = None, *,
-                  total: int | None = None, checkpoint: str | None = None, marker: MailSource | None = None) -> None:
+                  total: int | None = None, checkpoint: str | None = None, marker: MailSource | None = None,
+                  rule: FolderRule | None = None) -> None:
     """Each batch in a transaction of its own, counted into `summary` (progress events carry its name and
     `total`), with its cursor saved as the checkpoint of the folder `checkpoint` (None: no cursor is kept);
-    once committed, the places it tracked are marked through `marker`."""
+    once committed, the places it tracked are marked through `marker`. `rule`: the folder's tracking rule, whose
+    record the batch's mail is linked to in the same transaction."""
     def unseen(batch: SourceBatch) -> list[SourceMessage]:
         """The messages worth parsing: those at places not processed yet (a rerun of an import sees them all)."""
         if not batch.new:
@@ -115,7 +130,7 @@ def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, b
             summary.full_resync = summary.full_resync or batch.full_resync
             with UnitOfWork(session_factory) as uow:
                 ensure_transaction(uow.session)
-                tracked = track_batch(uow, ctx, batch, prepared, summary, options, progress, total)
+                tracked = track_batch(uow, ctx, batch, prepared, summary, options, progress, total, rule)
                 if checkpoint is not None:
                     save_cursor(uow.session, ctx.mailbox_id, checkpoint, batch.cursor)
                 uow.commit()
@@ -164,8 +179,9 @@ def stored_place(place: Place) -> Place:
 
 def track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepared: dict[Place, Normalised],
                  summary: FolderSummary, options: TrackingOptions, progress: Progress | None,
-                 total: int | None) -> list[Place]:
-    """Tracks the batch; returns the places of the messages tracked (or recognised as duplicates) by it."""
+                 total: int | None, rule: FolderRule | None = None) -> list[Place]:
+    """Tracks the batch; returns the places of the messages tracked (or recognised as duplicates) by it, which
+    a folder `rule` links to its record."""
     session = uow.session
     if batch.full_resync:
         summary.vanished += mark_superseded(session, ctx.mailbox_id, batch.folder, batch.uidvalidity)
@@ -180,11 +196,15 @@ def track_batch(uow: UnitOfWork, ctx: MailboxContext, batch: SourceBatch, prepar
     tracked = iter(track_items(uow, ctx, [f[0] for f in fresh], options, prepared=[f[1] for f in fresh])
                    if fresh else ())
     linked: list[Place] = []
+    email_ids: list[uuid.UUID | None] = []
     for place, message in zip(places, batch.new, strict=True):
         outcome = Outcome("already_seen") if place in seen else next(tracked)
         summary.count(outcome)
         if outcome.kind in ("tracked", "duplicate"):
             linked.append(message.place)
+            email_ids.append(outcome.email_id)
         if progress is not None:
             progress(ProgressEvent(summary.folder, summary.fetched, total, outcome))
+    if rule is not None:
+        link_to_folder(session, rule, email_ids)
     return linked
