@@ -267,6 +267,18 @@ def section(args: argparse.Namespace, argv: list[str] | None, machine: dict[str,
               + (f"with the budget kept it waits at least {10 * windows} minutes for it (the folder stops at its "
                  "last commit and a later pass resumes it), on top of the time above." if windows else
                  "within the budget."))
+    throttled = sum(c.counts.throttled for scenario in costs.values() for c in scenario)
+    limits = ("The fake injects no faults in this run, so a 429 could only be Graph's limit of 4 requests in flight "
+              "per app and mailbox answering our own client: " + (
+                  "there was none in any sync (our client counts each request inside a `$batch` against the "
+                  "mailbox's 4 slots, so a full batch has the mailbox to itself, and marks a batch after its "
+                  "downloads, never beside them)." if throttled == 0 else
+                  f"{throttled:,} over all the syncs, each retried after its Retry-After."))
+    after, _ = median_cost(costs["after"])
+    echo = (f"The next pass with nothing new reads the delta pages our own marking filled ({after['delta_pages']:,.0f}"
+            f" here; Graph's delta cannot leave a change out by who made it) and downloads {after['downloads']:,.0f} "
+            f"and marks {after['marks']:,.0f}: the messages are known, so they are flag changes, and pages of "
+            "nothing else share one checkpoint per 1,000 messages.")
     sizes = {t.database: statistics.median(bench.first_sizes[t.database]) for t in results}
     rates = [f"{t.database}: Graph {sizes[t.database] / t.median('first', 'graph'):,.0f} msg/s, IMAP "
              f"{sizes[t.database] / t.median('first', 'imap'):,.0f} msg/s" for t in results]
@@ -299,6 +311,8 @@ def section(args: argparse.Namespace, argv: list[str] | None, machine: dict[str,
         "of 10 to 88 KB); a third replies, a third with an HTML part; a quarter of the 200 senders are known "
         f"contacts. Median of {samples}, per database.",
         f"- First sync rates: {'; '.join(rates)}.",
+        "- The machine is shared with other work (see the load average), so seconds vary between runs; the two "
+        "sides alternate within a run: compare their ratio.",
         "",
         *report.table(["Database", "Scenario", "Graph: median (range), s", "IMAP: median (range), s",
                        "Graph / IMAP"], times_rows, "llrrr"),
@@ -313,8 +327,7 @@ def section(args: argparse.Namespace, argv: list[str] | None, machine: dict[str,
         *report.table(["Scenario", "messages", "on the wire", "Graph counts", "delta pages", "$batch", "$value",
                        "PATCH", "other", "429", "token"], request_rows, "lrrrrrrrrrr"),
         "",
-        budget + " The fake injects no faults in this run: every 429 is Graph's limit of 4 requests in flight per "
-        "app and mailbox answering our own client.",
+        budget + " " + limits + " " + echo,
     ])
 
 

@@ -1,9 +1,10 @@
 """One mailbox's HTTP client for Graph (httpx): the token on every request, renewed once when Graph refuses
 it; 429, 503 and 504 retried after the server's Retry-After (or an exponential back-off), up to the client's
 longest wait, beyond which the caller gets TemporaryFailure with the wait as `retry_after`; at most 4 requests
-in flight and the app's request budget kept (throttling.py); JSON batching (`batch`), 20 requests per $batch,
-one $batch at a time (Graph already runs its requests four at once), each inner request counted in the budget
-and retried on its own when Graph throttles it.
+in flight per app and mailbox, whichever client of this process sends them, and the app's request budget kept
+(throttling.py); JSON batching (`batch`), 20 requests per $batch, each taking as many of the mailbox's 4 slots
+as it carries requests (so a full batch has the mailbox to itself: Graph runs its requests four at once and
+counts each one), each inner request counted in the budget and retried on its own when Graph throttles it.
 
 `sent` counts HTTP requests on the wire; `inner` the requests carried inside batches (what Graph's limits
 count): the benchmark reports both."""
@@ -21,7 +22,7 @@ import httpx
 from mailbridge.sources.graph.auth import TokenProvider
 from mailbridge.sources.graph.errors import response_error, transport_error
 from mailbridge.sources.graph.settings import GraphSettings
-from mailbridge.sources.graph.throttling import RequestBudget, retry_after_seconds, retry_wait
+from mailbridge.sources.graph.throttling import MailboxSlots, RequestBudget, retry_after_seconds, retry_wait
 
 RETRIED = frozenset({429, 503, 504})
 BATCH_LIMIT = 20  # Graph's JSON batching limit
@@ -54,7 +55,7 @@ class GraphClient:
         self.tokens = tokens or TokenProvider(settings)
         self.limits = settings.limits
         self.budget = RequestBudget.shared(settings.client_id, settings.user, settings.limits)
-        self._slots = threading.BoundedSemaphore(settings.limits.concurrency)
+        self.slots = MailboxSlots.shared(settings.client_id, settings.user, settings.limits)
         self._count_lock = threading.Lock()
         self.sent = 0
         self.inner = 0
@@ -70,14 +71,16 @@ class GraphClient:
 
     # --- single requests ---------------------------------------------------------------------------
     def request(self, method: str, url: str, what: str, *, json_body: Any = None, content: bytes | None = None,
-                headers: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None) -> httpx.Response:
+                headers: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None,
+                counted: int = 1) -> httpx.Response:
         """A 2xx answer, after the retries the limits allow; else the mapped error (`what` names the request in
-        words for it)."""
+        words for it). `counted`: the requests Graph counts for it (a $batch: those it carries), each taking a
+        slot of the mailbox and a place in its budget."""
         token = self.tokens.token()
         renewed = False
         for attempt in range(self.limits.attempts):
-            self.budget.take(1, self.limits.max_wait)
-            response = self._send(method, url, token, json_body, content, headers, params)
+            self.budget.take(counted, self.limits.max_wait)
+            response = self._send(method, url, token, json_body, content, headers, params, counted)
             if response.status_code == 401 and not renewed:
                 token, renewed = self.tokens.refreshed(token), True
                 continue
@@ -100,9 +103,9 @@ class GraphClient:
         return payload
 
     def _send(self, method: str, url: str, token: str, json_body: Any, content: bytes | None,
-              headers: Mapping[str, str] | None, params: Mapping[str, str] | None) -> httpx.Response:
+              headers: Mapping[str, str] | None, params: Mapping[str, str] | None, counted: int) -> httpx.Response:
         all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
-        with self._slots:
+        with self.slots.hold(counted):
             with self._count_lock:
                 self.sent += 1
             try:
@@ -113,15 +116,15 @@ class GraphClient:
 
     # --- JSON batching -----------------------------------------------------------------------------
     def batch(self, requests: Sequence[BatchRequest], what: str) -> dict[str, BatchResponse]:
-        """Every request's final answer by id. Batches of 20 go out up to the concurrency limit at once; an
-        inner 429/503 is sent again (in a later batch) after its Retry-After, within the limits' waits."""
+        """Every request's final answer by id, in $batch requests of up to 20 sent one after another; an inner
+        429/503 is sent again (in a later batch) after its Retry-After, within the limits' waits."""
         answers: dict[str, BatchResponse] = {}
         pending = list(requests)
         for attempt in range(self.limits.attempts):
             if not pending:
                 break
             # One $batch at a time: Graph runs a batch's requests to one mailbox four at once, which is the
-            # mailbox's whole concurrency allowance; a second batch in flight would only earn 429s.
+            # mailbox's whole concurrency allowance (the slots say so to any other request, too).
             results = [self._batch_once(pending[i:i + BATCH_LIMIT], what)
                        for i in range(0, len(pending), BATCH_LIMIT)]
             throttled: list[BatchResponse] = []
@@ -143,9 +146,8 @@ class GraphClient:
     def _batch_once(self, chunk: Sequence[BatchRequest], what: str) -> list[BatchResponse]:
         with self._count_lock:
             self.inner += len(chunk)
-        self.budget.take(len(chunk), self.limits.max_wait)
         body = {"requests": [_inner(r) for r in chunk]}
-        payload = _json(self.request("POST", "/$batch", what, json_body=body))
+        payload = _json(self.request("POST", "/$batch", what, json_body=body, counted=len(chunk)))
         out: list[BatchResponse] = []
         for item in (payload.get("responses") or []) if isinstance(payload, dict) else []:
             headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}

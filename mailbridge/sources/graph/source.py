@@ -8,10 +8,18 @@ which dedupe recognises as the same mail. The MIME goes through the same normali
 internetMessageId and conversationId are in it as Message-ID and Thread-Index.
 
 `mark_tracked` gives tracked messages the profile's category (as Dynamics' "Tracked to Dynamics 365"),
-keeping their other categories; marking is best effort: a failure is logged, the sync goes on."""
+keeping their other categories; marking is best effort: a failure is logged, the sync goes on. The driver marks a
+batch after committing it, on the thread that reads the source, so a marking never overlaps a download.
+
+Our own marking changes the messages, so the next round of the delta hands every marked message back (Graph's
+delta cannot leave out a change by who made it or which property it touched). Such an echo costs its delta pages
+and a look-up of the places, nothing more: a known message is a flag change, never downloaded or tracked again,
+and pages holding nothing but flag changes are handed over together (`ECHO_FLAGS` at most, one transaction for
+the cursor) rather than one batch per page."""
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Self
 
@@ -34,6 +42,10 @@ from mailbridge.sources.graph.folders import GraphFolder, user_path
 from mailbridge.sources.graph.settings import GraphSettings
 
 log = logging.getLogger(__name__)
+
+# Flag changes handed over in one batch at most when a page holds nothing else (our marking's echo): one
+# checkpoint per this many instead of one per page; a pass stopped in between reads those pages again, harmlessly.
+ECHO_FLAGS = 1000
 
 
 def place_of(folder: str, message_id: str) -> Place:
@@ -107,14 +119,17 @@ class GraphSource:
         start = first_link(self.settings.graph_url, self.settings.user, where)
         page_size = max(1, min(self.settings.page_size, 1000))
         emitted = False
-        for page in pages(self.client, state.link or start, start, page_size):
-            skip = 0 if page.restarted or page.link != state.link else state.skip
-            last = page.next_link is None
-            for batch in self._batches(where.name, page, skip, batch_size, known, last):
-                emitted = True
-                yield batch
+        for batch in _echo_merged(self._pages(where.name, state, start, page_size, batch_size, known)):
+            emitted = True
+            yield batch
         if not emitted:  # a pass yields at least one batch, with the folder's cursor
             yield SourceBatch(where.name, (), {}, (), state.to_dict(), False, "delta")
+
+    def _pages(self, folder: str, state: DeltaCursor, start: str, page_size: int, batch_size: int,
+               known: Known | None) -> Iterator[SourceBatch]:
+        for page in pages(self.client, state.link or start, start, page_size):
+            skip = 0 if page.restarted or page.link != state.link else state.skip
+            yield from self._batches(folder, page, skip, batch_size, known, page.next_link is None)
 
     def _batches(self, folder: str, page: Page, skip: int, batch_size: int, known: Known | None,
                  last: bool) -> Iterator[SourceBatch]:
@@ -196,3 +211,19 @@ class GraphSource:
         if failed:
             log.warning("mailbox %s: %d tracked message(s) not marked (HTTP %s)", self.settings.user, len(failed),
                         ", ".join(sorted({str(a.status) for a in failed})))
+
+
+def _echo_merged(batches: Iterator[SourceBatch]) -> Iterator[SourceBatch]:
+    """The batches, those holding only flag changes merged into the batch after them (up to ECHO_FLAGS): the
+    later cursor covers both, and a flag change is a fact, not an action to replay."""
+    held: SourceBatch | None = None
+    for batch in batches:
+        if held is not None:
+            batch = replace(batch, flag_changes={**held.flag_changes, **batch.flag_changes})
+            held = None
+        if not (batch.new or batch.vanished or batch.full_resync) and len(batch.flag_changes) < ECHO_FLAGS:
+            held = batch
+            continue
+        yield batch
+    if held is not None:
+        yield held

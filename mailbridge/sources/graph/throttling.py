@@ -1,5 +1,9 @@
 """Keeping within Graph's limits for one app and mailbox, and waiting as Graph asks.
 
+- `MailboxSlots`: at most N requests in flight (4), shared by every client of the same app and mailbox in this
+  process (the mail sync, the calendar store, the add-in's fetch, the transport). A request takes one slot; a
+  `$batch` takes one per request it carries, up to all N, because Graph runs a batch's requests four at once and
+  counts each against the mailbox (the envelope itself not).
 - `RequestBudget`: at most N requests in a sliding window (10,000 per 10 minutes), shared by every client of
   the same app and mailbox in this process. A request that would go over waits for the window to move on; if
   that wait is longer than the client may wait, it raises TemporaryFailure with the wait as `retry_after`.
@@ -10,6 +14,8 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 
 from mailbridge.errors import TemporaryFailure
@@ -17,6 +23,52 @@ from mailbridge.sources.graph.settings import GraphLimits
 
 _budgets: dict[tuple[str, str], "RequestBudget"] = {}
 _budgets_lock = threading.Lock()
+_slots: dict[tuple[str, str], "MailboxSlots"] = {}
+_slots_lock = threading.Lock()
+
+
+class MailboxSlots:
+    """A counting semaphore whose waiters take several slots at once, served in arrival order: a $batch
+    waiting for all four slots is not starved by single requests slipping in as each slot frees."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._free = capacity
+        self._queue: deque[object] = deque()
+        self._changed = threading.Condition()
+
+    @classmethod
+    def shared(cls, app: str, mailbox: str, limits: GraphLimits) -> "MailboxSlots":
+        """The slots of one app and mailbox (Graph's concurrency limit is per app per mailbox)."""
+        key = (app, mailbox.lower())
+        with _slots_lock:
+            slots = _slots.get(key)
+            if slots is None or slots.capacity != limits.concurrency:
+                slots = _slots[key] = cls(limits.concurrency)
+            return slots
+
+    @contextmanager
+    def hold(self, count: int) -> Iterator[int]:
+        """`count` slots (at most all of them) for the duration of the block; yields how many were taken."""
+        count = max(1, min(count, self.capacity))
+        ticket = object()
+        with self._changed:
+            self._queue.append(ticket)
+            try:
+                self._changed.wait_for(lambda: self._queue[0] is ticket and self._free >= count)
+            except BaseException:  # interrupted while waiting: leave the line, or it stalls behind us for good
+                self._queue.remove(ticket)
+                self._changed.notify_all()
+                raise
+            self._queue.popleft()
+            self._free -= count
+            self._changed.notify_all()  # the next in line may fit in what is left
+        try:
+            yield count
+        finally:
+            with self._changed:
+                self._free += count
+                self._changed.notify_all()
 
 
 class RequestBudget:
