@@ -176,6 +176,9 @@ def _register_core() -> None:
     # Email-to-case: automatic record creation rules on queue mailboxes, kept by administrators.
     register(EntitySpec("case_creation_rule", "case-creation-rules", m.CaseCreationRule, ownership="org",
                         states=case_states.ROUTING_RULE))
+    # Automation (issue 11): email templates are user-owned (everyone reads them); webhooks are the admins'.
+    register(EntitySpec("email_template", "email-templates", m.EmailTemplate))
+    register(EntitySpec("webhook", "webhooks", m.Webhook, ownership="org"))
 
 
 _register_core()

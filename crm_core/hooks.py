@@ -1,12 +1,14 @@
-"""The hooks every CRM session factory gets: the audit trail and the security epoch. Wire them here only."""
+"""The hooks every CRM session factory gets: the audit trail, the security epoch and the webhook outbox (which
+reads the audit entries, so it comes after). Wire them here only."""
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core import audit
+from crm_core import audit, webhook_events
 from crm_core.security import epoch
 
 
 def install(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     audit.install(factory)
     epoch.install(factory)
+    webhook_events.install(factory)
     return factory

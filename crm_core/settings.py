@@ -1,12 +1,13 @@
 """One typed settings object, read from CRM_* environment variables and an optional .env file."""
 
+import ipaddress
 import logging
 import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,21 @@ class Settings(BaseSettings):
     addin_dev_tokens: bool = Field(default=False, description="Development: the add-in's API also accepts the "
                                    "CRM's own API tokens.")
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
+    # Automation (docs/automation.md): where webhooks may connect besides public addresses, and their retries.
+    outbound_allow: list[str] = Field(default_factory=list, description="Networks (CIDRs, JSON list) that "
+                                      'webhooks may reach although private or loopback: ["10.1.2.0/24"].')
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50, description="Attempts before a delivery fails.")
+    webhook_backoff_base_seconds: float = Field(default=30.0, gt=0, description="The first retry's delay; "
+                                                "doubled at each attempt, with jitter.")
+    webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr.strip(), strict=False)  # a ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

@@ -13,6 +13,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                                    "options": {"expires": settings.dispatch_seconds * 4}},
         "sync-calendars": {"task": "crm.sync_calendars", "schedule": timedelta(seconds=settings.calendar_sync_seconds)},
         "send-pending-mail": {"task": "crm.send_pending", "schedule": timedelta(seconds=30)},
+        "deliver-webhooks": {"task": "crm.deliver_webhooks", "schedule": timedelta(seconds=10),
+                             "options": {"expires": 40}},
         "time-driven-chores": {"task": "crm.chores", "schedule": timedelta(minutes=1)},
         "prune-sync-history": {"task": "crm.prune_history", "schedule": timedelta(hours=6)},
     }

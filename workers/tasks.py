@@ -91,6 +91,14 @@ def chores() -> dict[str, int]:
     return {r.chore.name: r.changed for r in results}
 
 
+@app.task(name="crm.deliver_webhooks")
+def deliver_webhooks() -> int:
+    """The webhook outbox's due deliveries (each claimed, so two workers never post one at once)."""
+    from crm_core.services.webhook_delivery import deliver_due
+
+    return deliver_due(runtime.session_factory(), runtime.settings())
+
+
 @app.task(name="crm.prune_history")
 def prune_history() -> int:
     """Sync runs and dismissed alerts older than 90 days."""

@@ -24,6 +24,7 @@ from crm_core.models.cases import Case, CaseResolution
 from crm_core.models.catalog import PriceList, PriceListItem, Product, Unit, UnitGroup
 from crm_core.models.contracts import Contract, ContractLine, ContractTemplate
 from crm_core.models.customers import Account, Address, Contact, Lead
+from crm_core.models.email_templates import EmailTemplate
 from crm_core.models.graph_subscriptions import GraphSubscription  # noqa: F401 - mail: Graph change notifications
 from crm_core.models.knowledge import KnowledgeArticle, knowledge_article_cases
 from crm_core.models.mail_tracking import (
@@ -84,6 +85,7 @@ from crm_core.models.service_levels import (
     SlaKpiInstance,
 )
 from crm_core.models.subjects import Subject
+from crm_core.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account", "Activity", "ActivityParty", "ActivityType", "Address", "ApiToken", "Appointment",
@@ -110,3 +112,4 @@ __all__ += ["Calendar", "CalendarConflict", "CalendarQuarantine", "CalendarSyncI
 __all__ += ["EmailAttachment", "FolderCheckpoint", "MailBlob", "MailQuarantine", "MailSighting",
             "TrackedMessage"]  # mail: tracking
 __all__ += ["CaseCreationRule", "CaseCreationRuleItem", "CaseRuleDecision"]  # mail: email-to-case rules
+__all__ += ["EmailTemplate", "Webhook", "WebhookAttempt", "WebhookDelivery"]  # automation: templates, webhooks

@@ -24,6 +24,8 @@ ADMIN_ENTITIES += ("email_server_profile", "mailbox")  # mail: configured by adm
 ADMIN_ENTITIES += ("mail_quarantine",)  # mail tracking: unreadable messages, read by admins
 ADMIN_ENTITIES += ("case_creation_rule",)  # email-to-case: automatic record creation rules, kept by admins
 ADMIN_ENTITIES += ("calendar",)  # calendar sync: every user's calendars, for admins
+CUSTOMER_ENTITIES += ("email_template",)  # automation: user-owned templates (read by all, below)
+ADMIN_ENTITIES += ("webhook",)  # automation: outbound webhooks, administrators only
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -51,6 +53,8 @@ _DIRECTORY_READ.update({(e, "read"): ORG for e in ("business_calendar", "sla", "
 _DIRECTORY_READ.update({("mailbox", "read"): USER, ("mailbox", "write"): USER})
 # Calendars: a user connects, changes and removes his own (user_id is "mine"), as Outlook's accounts are his.
 _DIRECTORY_READ.update({("calendar", p.value): USER for p in (P.READ, P.CREATE, P.WRITE, P.DELETE)})
+# Email templates: everyone reads (and inserts) everyone's, as Dynamics' organisation templates.
+_DIRECTORY_READ[("email_template", "read")] = ORG
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Administrator": ("Every privilege on every entity, organisation-wide.",
@@ -61,4 +65,7 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
                     {**_owned(UNIT, USER), **_DIRECTORY_READ}),
     "Customer Service Representative": ("Reads the records of his business unit; changes his own.",
                                         {**_owned(UNIT, USER), **_DIRECTORY_READ}),
+    # Automation (issue 11): keeps the organisation's templates and webhooks, as Dynamics' customizer does.
+    "System Customizer": ("Keeps email templates and webhooks; reads the directory.",
+                          {**_DIRECTORY_READ, **_all(("email_template", "webhook"), ORG)}),
 }

@@ -1,0 +1,137 @@
+"""Outbound requests to URLs that users configure (webhooks) reach the internet only, not this server, its
+network or the cloud's metadata service (SSRF).
+
+The host is resolved and every address it resolves to is checked: loopback, link-local (169.254.0.0/16 with
+the metadata service 169.254.169.254, fe80::/10), private (RFC 1918, fc00::/7, 100.64.0.0/10), multicast,
+unspecified and reserved addresses are refused unless they fall in CRM_OUTBOUND_ALLOW (a JSON list of CIDRs,
+empty by default). The check runs when the URL is saved and again right before each connection, which goes
+to the address that was checked (DNS may answer differently the second time); redirects are not followed by
+the callers."""
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from crm_core.errors import ValidationFailed
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], list[str]]
+
+# Not all of these are flagged by the ipaddress module's is_private on every Python version: named here.
+_REFUSED = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+
+
+class OutboundRefused(ValidationFailed):
+    """A URL whose host is, or resolves to, an address we do not connect to; a 422 naming the field."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to connect: the URL's parts and the checked address to connect to."""
+
+    scheme: str
+    host: str  # as written (for Host and TLS SNI)
+    port: int
+    address: str  # the checked IP
+
+
+def parse_allow(cidrs: Iterable[str]) -> tuple[IpNetwork, ...]:
+    """CRM_OUTBOUND_ALLOW's networks; a bad entry is a ValueError naming it."""
+    out = []
+    for cidr in cidrs:
+        try:
+            out.append(ipaddress.ip_network(cidr.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"CRM_OUTBOUND_ALLOW: {cidr!r} is not a network (write 10.1.2.0/24)") from exc
+    return tuple(out)
+
+
+def refusal(address: IpAddress, allow: Sequence[IpNetwork]) -> str | None:
+    """Why `address` is refused, or None when we may connect to it."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+    if any(address in net for net in allow):
+        return None
+    for what, flag in (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("unspecified", address.is_unspecified),
+    ):
+        if flag:
+            return f"a {what} address"
+    if (
+        any(address in net for net in _REFUSED if net.version == address.version)
+        or address.is_private
+        or address.is_reserved
+    ):
+        return "a private or reserved address"
+    return None
+
+
+def _system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def check_url(
+    url: str, allow: Sequence[IpNetwork], field: str = "url", resolver: Resolver = _system_resolver
+) -> Target:
+    """The connection target of `url` (http or https), every address of its host checked; OutboundRefused
+    (422 naming `field`) otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused.field(field, "must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise OutboundRefused.field(field, "must not hold a user name or password (use the signing secret)")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise OutboundRefused.field(field, "has an invalid port") from None
+    host = parts.hostname
+    try:
+        addresses = [host] if _is_ip(host) else resolver(host, port)
+    except (OSError, UnicodeError):
+        raise OutboundRefused.field(field, f"the host {host!r} does not resolve") from None
+    if not addresses:
+        raise OutboundRefused.field(field, f"the host {host!r} does not resolve")
+    for text in addresses:
+        why = refusal(ipaddress.ip_address(text.split("%", 1)[0]), allow)
+        if why is not None:
+            raise OutboundRefused.field(
+                field,
+                f"{host} is {why} ({text}); only public addresses are reached "
+                "unless CRM_OUTBOUND_ALLOW lists its network",
+            )
+    return Target(parts.scheme, host, port, addresses[0].split("%", 1)[0])
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
