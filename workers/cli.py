@@ -11,6 +11,7 @@ from workers.cli_addin import addin_app
 from workers.cli_calendar import calendar_app
 from workers.cli_mail import mail_app
 from workers.cli_mailbox import mailbox_app
+from workers.cli_transfer import export_records, import_records
 from workers.cli_workers import beat, worker
 
 app = typer.Typer(help="Mailbox CRM: sales, marketing and service around email and calendar.",
@@ -29,6 +30,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(addin_app, name="addin")
 app.command()(worker)
 app.command()(beat)
+app.command("import")(import_records)
+app.command("export")(export_records)
 
 console = Console()
 err = Console(stderr=True)

@@ -25,6 +25,7 @@ from crm_core.api.routes import (
     service,
     service_catalog,
     service_levels,
+    transfer,
     webhooks,
 )
 from crm_core.api.schemas.common import PROBLEM_RESPONSES
@@ -71,6 +72,7 @@ def api_router() -> APIRouter:
     router.include_router(mailbox_tracking_folders.router)  # mailboxes: folder-level tracking rules
     router.include_router(mail_tracking.router)  # quarantine, link review, privacy of tracked mail
     router.include_router(case_creation_rules.router)  # email-to-case rules and their decisions
+    router.include_router(transfer.router)  # import and export of any collection as CSV or Excel
     router.include_router(email_templates.router)  # automation: templates, rendered or inserted into a draft
     router.include_router(webhooks.router)  # automation: outbound webhooks and their deliveries
     return router
