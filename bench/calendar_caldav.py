@@ -58,7 +58,7 @@ class Corpus:
 
     @property
     def singles(self) -> int:
-        return len(self.items) - len(self.series)
+        return len(self.items.keys() - self.series)  # a deleted series is gone from items, not from series
 
 
 def generate(events: int, recurring: int, seed: int) -> Corpus:

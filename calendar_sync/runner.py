@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from calendar_sync.errors import AuthenticationFailed, CalendarError, TemporaryFailure
 from calendar_sync.stores.crm import CrmCalendarStore
 from calendar_sync.stores.registry import StoreOptions, open_store
+from calendar_sync.sync import cursors
 from calendar_sync.sync.engine import Hooks, Report, synchronise
 from calendar_sync.sync.plan import Options
 from calendar_sync.sync.records import DbJournal, DbStatusBook
@@ -62,9 +63,10 @@ def sync_calendar(factory: sessionmaker[Session], calendar_id: uuid.UUID, *,
                 crm = CrmCalendarStore(session, calendar)
                 engine_options = Options(policy=calendar.conflict_policy, remote_read_only=remote.read_only,
                                          concerns=crm.concerns)
+                server_cursor, crm_cursor = cursors.split(calendar.sync_cursor)
                 summary.report = synchronise(
                     crm, remote, DbStatusBook(session, calendar_id), DbJournal(session, calendar_id),
-                    engine_options, cursor=calendar.sync_cursor,
+                    engine_options, cursor=server_cursor, crm_cursor=crm_cursor,
                     hooks=Hooks(session.commit, session.rollback, progress or (lambda done, total: None)))
             finally:
                 remote.close()
@@ -73,7 +75,7 @@ def sync_calendar(factory: sessionmaker[Session], calendar_id: uuid.UUID, *,
             _record_failure(session, calendar_id, exc)
             raise
         calendar = session.get_one(Calendar, calendar_id)
-        calendar.sync_cursor = summary.report.cursor
+        calendar.sync_cursor = cursors.joined(summary.report.cursor, summary.report.crm_cursor)
         if summary.report.complete:
             calendar.last_synced_on = utcnow()
             calendar.last_error_reason = calendar.last_error_message = None

@@ -30,11 +30,12 @@ from calendar_sync.appointments.versions import versions
 from calendar_sync.errors import NotFound, PreconditionFailed
 from calendar_sync.items import CalendarItem
 from calendar_sync.scheduling.publication_store import PublishedBookings
-from calendar_sync.stores.base import ListingChanges
+from calendar_sync.stores.base import Changes, ListingChanges
+from calendar_sync.stores.crm_changes import APPOINTMENT_TYPES as _TYPES
+from calendar_sync.stores.crm_changes import CrmCursor, first_cursor, touched_since
+from crm_core.db.types import utcnow
 from crm_core.models import Activity, Appointment, RecurringAppointment
 from crm_core.models.calendars import Calendar, CalendarSyncItem
-
-_TYPES = ("appointment", "recurring_appointment")
 
 
 class CrmCalendarStore(ListingChanges):
@@ -60,18 +61,43 @@ class CrmCalendarStore(ListingChanges):
     def _write(self, item: CalendarItem, record: Record | None = None) -> Record:
         return write_item(self.session, self.calendar, item, record, self._resolved.pop(item.hash, None))
 
-    def _listed(self) -> Select[Any]:
-        linked = select(CalendarSyncItem.activity_id).where(
-            CalendarSyncItem.calendar_id == self.calendar.id, CalendarSyncItem.activity_id.is_not(None))
+    def _in_scope(self) -> Select[Any]:
+        """The appointments and series of this calendar, canceled ones included."""
         return select(Activity.id).where(
             Activity.activity_type.in_(_TYPES), Activity.instance_type_code.in_((0, 1)),
-            Activity.statecode != CANCELED[0],
-            or_(Activity.owning_user_id == self.calendar.user_id, Activity.id.in_(linked)))
+            or_(Activity.owning_user_id == self.calendar.user_id, Activity.id.in_(self._linked())))
+
+    def _linked(self) -> Select[Any]:
+        return select(CalendarSyncItem.activity_id).where(
+            CalendarSyncItem.calendar_id == self.calendar.id, CalendarSyncItem.activity_id.is_not(None))
+
+    def _listed(self) -> Select[Any]:
+        return self._in_scope().where(Activity.statecode != CANCELED[0])
 
     def list(self) -> Iterator[tuple[str, str]]:
         listing = {str(i): etag for i, etag in versions(self.session, self._listed()).items()}
         listing.update(self.bookings.list())
         return iter(sorted(listing.items()))
+
+    def changes(self, cursor: str | None) -> Changes:
+        """The appointments stamped since the cursor (calendar_sync.stores.crm_changes) with their versions, the
+        canceled ones among them as deleted; the published bookings always (a few, and their RESTORE etags
+        must be seen). A whole listing when there is no cursor or a full one is due."""
+        started = utcnow()
+        mark = CrmCursor.parse(cursor)
+        if mark is None or mark.due(started):
+            return Changes(changed=dict(self.list()), cursor=first_cursor(started).text, complete=True)
+        touched = touched_since(self._in_scope(), mark.since)
+        open_ = {str(i): etag for i, etag in versions(
+            self.session, touched.where(Activity.statecode != CANCELED[0])).items()}
+        gone = {str(i) for i in self.session.scalars(touched.where(Activity.statecode == CANCELED[0]))}
+        bookings = self.bookings.list()
+        linked_bookings = select(CalendarSyncItem.activity_id).join(
+            Activity, Activity.id == CalendarSyncItem.activity_id).where(
+            CalendarSyncItem.calendar_id == self.calendar.id, Activity.activity_type.not_in(_TYPES))
+        gone.update(href for href in map(str, self.session.scalars(linked_bookings)) if href not in bookings)
+        return Changes(changed={**open_, **bookings}, deleted=frozenset(gone),
+                       cursor=mark.after_changes(started).text, complete=False)
 
     def is_organizer_copy(self, item: CalendarItem) -> bool:
         return is_organizer_copy(self.calendar, item)

@@ -18,7 +18,7 @@ from calendar_sync.errors import (
 )
 from calendar_sync.stores.base import CalendarStore
 from calendar_sync.sync.actions import Action, Context, Journal, Quarantine
-from calendar_sync.sync.plan import CRM, REMOTE, Options, Snapshot, plan, remote_listing, to_load
+from calendar_sync.sync.plan import CRM, REMOTE, Options, Snapshot, listing_now, plan, to_load
 from calendar_sync.sync.status import StatusBook
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class Report:
     deferred: list[tuple[str, str]] = field(default_factory=list)  # (uid, reason)
     resynced: bool = False
     cursor: str | None = None
+    crm_cursor: str | None = None
     complete: bool = True
 
     def count(self, action: Action) -> None:
@@ -50,7 +51,9 @@ class Hooks:
 
 
 def synchronise(crm: CalendarStore, remote: CalendarStore, book: StatusBook, journal: Journal, options: Options,
-                *, cursor: str | None, hooks: Hooks | None = None) -> Report:
+                *, cursor: str | None, crm_cursor: str | None = None, hooks: Hooks | None = None) -> Report:
+    """`cursor` and `crm_cursor`: each side's incremental state from the last complete pass (None: list it
+    whole). The report carries the ones to keep."""
     hooks = hooks or Hooks()
     report = Report()
     status = book.load()
@@ -60,8 +63,9 @@ def synchronise(crm: CalendarStore, remote: CalendarStore, book: StatusBook, jou
         log.info("the server refused the calendar's sync cursor (%s): listing everything", exc.detail)
         changes = remote.changes(None)
         report.resynced = True
-    remote_now = remote_listing(status, changes)
-    crm_now = dict(crm.list())
+    remote_now = listing_now(status, REMOTE, changes)
+    crm_changes = crm.changes(crm_cursor)
+    crm_now = listing_now(status, CRM, crm_changes)
     crm_snapshot = _read(crm, to_load(status, CRM, crm_now, remote_read_only=options.remote_read_only), crm_now)
     remote_snapshot = _read(remote, to_load(status, REMOTE, remote_now), remote_now)
     actions = plan(status, crm_snapshot, remote_snapshot, options)
@@ -90,6 +94,7 @@ def synchronise(crm: CalendarStore, remote: CalendarStore, book: StatusBook, jou
         hooks.commit()
         hooks.progress(done, len(actions))
     report.cursor = changes.cursor if report.complete else cursor
+    report.crm_cursor = crm_changes.cursor if report.complete else crm_cursor
     return report
 
 

@@ -60,11 +60,11 @@ class Options:
     concerns: Callable[[CalendarItem], bool] = lambda item: True
 
 
-def remote_listing(status: Mapping[str, Status], changes: Changes) -> dict[str, str]:
-    """The server's listing now: the changes as given when complete, else the status's applied with them."""
+def listing_now(status: Mapping[str, Status], side: str, changes: Changes) -> dict[str, str]:
+    """One side's listing now: the changes as given when complete, else the status's applied with them."""
     if changes.complete:
         return dict(changes.changed)
-    listing = {s.remote.href: s.remote.etag for s in status.values() if s.remote is not None}
+    listing = {s_side.href: s_side.etag for s in status.values() if (s_side := _side(s, side)) is not None}
     for href in changes.deleted:
         listing.pop(href, None)
     listing.update(changes.changed)

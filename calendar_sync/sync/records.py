@@ -4,9 +4,10 @@ writes, so the CRM side and the status can never disagree after a crash."""
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, delete, select, type_coerce
 from sqlalchemy.orm import Session
 
+from calendar_sync.appointments.versions import spelled as _spelled
 from calendar_sync.items import CalendarItem
 from calendar_sync.sync.status import Side, Status
 from crm_core.models.calendars import CalendarConflict, CalendarQuarantine, CalendarSyncItem
@@ -18,8 +19,18 @@ class DbStatusBook:
         self.calendar_id = calendar_id
 
     def load(self) -> dict[str, Status]:
-        rows = self.session.scalars(select(CalendarSyncItem).where(CalendarSyncItem.calendar_id == self.calendar_id))
-        return {row.uid: _status(row) for row in rows}
+        # Plain columns, not ORM objects: a pass reads every row of the calendar, and the actions that later
+        # save a few of them load those on their own.
+        t = CalendarSyncItem
+        rows = self.session.execute(select(
+            t.uid, type_coerce(t.activity_id, String), t.crm_etag, t.crm_hash, t.remote_href, t.remote_etag,
+            t.remote_hash, t.ignored).where(t.calendar_id == self.calendar_id))
+        out = {}
+        for uid, activity_id, crm_etag, crm_hash, remote_href, remote_etag, remote_hash, ignored in rows:
+            crm = Side(_spelled(activity_id), crm_etag or "", crm_hash) if activity_id is not None else None
+            remote = Side(remote_href, remote_etag or "", remote_hash) if remote_href is not None else None
+            out[uid] = Status(uid, crm, remote, bool(ignored))
+        return out
 
     def save(self, status: Status) -> None:
         row = self.session.scalar(select(CalendarSyncItem).where(
@@ -40,12 +51,6 @@ class DbStatusBook:
     def forget(self, uid: str) -> None:
         self.session.execute(delete(CalendarSyncItem).where(
             CalendarSyncItem.calendar_id == self.calendar_id, CalendarSyncItem.uid == uid))
-
-
-def _status(row: CalendarSyncItem) -> Status:
-    crm = Side(str(row.activity_id), row.crm_etag or "", row.crm_hash) if row.activity_id is not None else None
-    remote = Side(row.remote_href, row.remote_etag or "", row.remote_hash) if row.remote_href is not None else None
-    return Status(row.uid, crm, remote, row.ignored)
 
 
 class DbJournal:
