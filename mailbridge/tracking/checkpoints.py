@@ -1,7 +1,9 @@
 """Folder checkpoints: the cursor of a mailbox folder's source, read before a pass and written with every
 batch (in the batch's transaction, beside the activities it produced). The cursor is the source's JSON-able
 dict, stored as it is: only the source reads it, and one it cannot read (`CursorInvalid`) means a resync of
-the folder, which sightings and dedupe keep from doubling anything."""
+the folder, which sightings and dedupe keep from doubling anything. A batch whose cursor is the stored one (a
+folder with no change) writes nothing: `synced_on` says when the cursor last moved, and a pass with nothing to
+store costs no write transaction."""
 
 import uuid
 
@@ -29,5 +31,7 @@ def save_cursor(session: Session, mailbox_id: uuid.UUID, folder: str, cursor: Cu
     if row is None:
         row = FolderCheckpoint(id=uuid.uuid4(), mailbox_id=mailbox_id, folder=folder)
         session.add(row)
+    elif row.state == cursor:
+        return  # nothing moved
     row.state = cursor
     row.synced_on = utcnow()

@@ -16,6 +16,8 @@ from mailbridge.errors import FolderMissing, ProtocolError
 from mailbridge.sources.imap.state import Flags, from_sequence_set
 
 SESSION_FLAGS = {"\\recent"}  # per-session, changes without a MODSEQ: never part of what we compare
+# Untagged responses by which a server tells of a change in the selected folder (new mail, expunges, flags).
+CHANGE_RESPONSES = ("EXISTS", "RECENT", "EXPUNGE", "FETCH", "VANISHED")
 
 
 @dataclass
@@ -67,6 +69,20 @@ class Protocol:
     def __init__(self, imap: imaplib.IMAP4) -> None:
         self.imap = imap
         self.log: list[str] = []
+        # Set when the server told of a change in the selected folder beside what a command asked for.
+        self.disturbed = False
+
+    def quiet(self) -> bool:
+        """Whether the server told of no change in the selected folder since it was examined: no unsolicited
+        EXISTS, EXPUNGE, VANISHED or FETCH (flags) seen, nor any waiting to be read."""
+        untagged = self.imap.untagged_responses
+        return not self.disturbed and not any(untagged.get(name) for name in CHANGE_RESPONSES)
+
+    def noop(self) -> bool:
+        """NOOP, which has the server report what changed in the selected folder since its last answer; True
+        when nothing did (see `quiet`)."""
+        self._run("NOOP")
+        return self.quiet()
 
     def _run(self, name: str, *args: str | bytes) -> list[Any]:
         self.log.append(name if name != "UID" else f"UID {args[0]!s}")
@@ -104,12 +120,16 @@ class Protocol:
         )
         selected.changed = {f.uid: f.flags for f in self._parse_fetch(untagged.pop("FETCH", []))}
         selected.vanished = self._parse_vanished(untagged.pop("VANISHED", []))
+        for name in CHANGE_RESPONSES:  # read: from now on, any of these is news
+            untagged.pop(name, None)
+        self.disturbed = False
         return selected
 
     def uid_fetch(self, uids: str, items: str, modifiers: str | None = None) -> tuple[list[Fetched], set[int]]:
         """UID FETCH; returns the messages and any VANISHED uids the server sent with them."""
-        self.imap.untagged_responses.pop("FETCH", None)
-        self.imap.untagged_responses.pop("VANISHED", None)
+        earlier = self.imap.untagged_responses.pop("FETCH", None), self.imap.untagged_responses.pop("VANISHED", None)
+        if any(earlier):  # changes the server told of unasked, before this command
+            self.disturbed = True
         self._run("UID", "FETCH", uids, items, *([modifiers] if modifiers else []))
         fetched = self._parse_fetch(self.imap.untagged_responses.pop("FETCH", []))
         return fetched, self._parse_vanished(self.imap.untagged_responses.pop("VANISHED", []))

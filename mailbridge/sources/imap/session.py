@@ -1,11 +1,15 @@
 """One logged-in IMAP connection: connect (implicit TLS, STARTTLS or loopback plain), log in, learn the
 capabilities, enable QRESYNC (or CONDSTORE) when offered, resolve folders (special-use \\Sent included).
 
-Use it as a context manager; every library error leaves it as one of mailbridge's errors."""
+Use it as a context manager; every library error leaves it as one of mailbridge's errors. A session kept
+between passes (pool.py) remembers the state of the folder it left selected (`kept`), which the next pass
+may confirm with a NOOP instead of examining the folder again (sync.py)."""
 
 import contextlib
 import imaplib
+import time
 from types import TracebackType
+from typing import NamedTuple
 
 from imapclient import IMAPClient
 
@@ -19,6 +23,20 @@ _SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent",
                "Gesendete Elemente", "Envoyés", "Enviados", "Skickat", "Verzonden items")
 
 
+PING_TIMEOUT = 5.0  # seconds a kept session has to answer NOOP before it is dropped for a new one
+
+
+class KeptFolder(NamedTuple):
+    """What a folder's state is known to be: the session's selected folder, which the server reported nothing
+    against since; compared with the stored cursor (the same counts mean the same state)."""
+
+    folder: str
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int | None
+    count: int
+
+
 class ImapSession:
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
@@ -27,6 +45,11 @@ class ImapSession:
         self.qresync = False
         self.condstore = False
         self._protocol: Protocol | None = None
+        # Set by the owner of a session kept between passes: the selected folder's state may then be confirmed
+        # by NOOP (see KeptFolder). Off for a session of one use, whose next command examines as it always did.
+        self.keep_selected = False
+        self.kept: KeptFolder | None = None
+        self.opened_at = 0.0  # time.monotonic() of the login
 
     # -- life cycle ----------------------------------------------------------------------------------------
     def __enter__(self) -> "ImapSession":
@@ -64,8 +87,24 @@ class ImapSession:
             self.close()
             raise
         self._protocol = Protocol(self._imap)
+        self.opened_at = time.monotonic()
+
+    def ping(self) -> bool:
+        """Whether a kept session still answers (NOOP, within PING_TIMEOUT: a connection a firewall dropped
+        without a word must not hold the pass for the whole timeout). False: close it and open another."""
+        if self._client is None or self._protocol is None:
+            return False
+        sock = self._client._imap.sock
+        try:
+            sock.settimeout(min(PING_TIMEOUT, self.settings.timeout))
+            self._protocol.noop()
+            sock.settimeout(self.settings.timeout)
+        except (imaplib.IMAP4.error, OSError):
+            return False
+        return True
 
     def close(self) -> None:
+        self.kept = None
         client, self._client = self._client, None
         if client is None:
             return
@@ -76,6 +115,10 @@ class ImapSession:
                 client.shutdown()
 
     # -- access --------------------------------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
     @property
     def client(self) -> IMAPClient:
         if self._client is None:
@@ -105,9 +148,10 @@ class ImapSession:
         return [(str(name), frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in flags))
                 for flags, _delimiter, name in listed]
 
-    def resolve_folder(self, spec: str) -> str:
-        """A folder name from a spec: a name (checked to exist) or "\\Sent" for the special-use Sent folder."""
-        folders = self.list_folders()
+    def resolve_folder(self, spec: str, folders: list[tuple[str, frozenset[str]]] | None = None) -> str:
+        """A folder name from a spec: a name (checked to exist) or "\\Sent" for the special-use Sent folder;
+        `folders`: a listing (list_folders) already at hand."""
+        folders = self.list_folders() if folders is None else folders
         if spec == SENT:
             for name, flags in folders:
                 if SENT.lower() in {f.lower() for f in flags}:

@@ -1,7 +1,8 @@
 """The IMAP source as a `MailSource`: one `ImapSession` for the source's life, the configured folder specs
 resolved on it, and each folder's changes from `iter_folder_changes`, its `FolderChanges` steps handed on
 as `SourceBatch`es. The cursor is `FolderState.to_dict()`, the very form checkpoints have always been
-stored in, so a stored checkpoint keeps working."""
+stored in, so a stored checkpoint keeps working. The session is kept for the next pass when this one ends
+cleanly (pool.py), and taken from there when a kept one still answers."""
 
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -9,6 +10,7 @@ from typing import Self
 
 from mailbridge.errors import CursorInvalid, FolderMissing
 from mailbridge.sources.base import Capabilities, Cursor, Known, Place, SourceBatch, SourceFolder, SourceMessage
+from mailbridge.sources.imap.pool import POOL
 from mailbridge.sources.imap.session import ImapSession
 from mailbridge.sources.imap.settings import ImapSettings
 from mailbridge.sources.imap.state import FolderState
@@ -43,20 +45,37 @@ class ImapSource:
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
         self.session = ImapSession(settings)
+        self._broken = False  # the session must not be kept for another pass
 
     def __enter__(self) -> Self:
-        self.session.open()
+        kept = POOL.take(self.settings)
+        if kept is not None and kept.ping():
+            self.session = kept
+        else:
+            if kept is not None:
+                kept.close()
+            self.session = ImapSession(self.settings)
+            self.session.open()
+        self.session.keep_selected, self._broken = True, False
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.session.close()
+        if exc_type is None and self.session.is_open and not self._broken:
+            POOL.give(self.settings, self.session)
+        else:
+            self.session.close()
 
     def folders(self) -> list[SourceFolder]:
         out: list[SourceFolder] = []
+        listing = None  # one LIST for every spec; none when INBOX is all (it always exists: RFC 3501)
         for spec in self.settings.folders:
             try:
-                out.append(SourceFolder(spec, self.session.resolve_folder(spec)))
+                if spec.upper() == "INBOX":
+                    out.append(SourceFolder(spec, "INBOX"))
+                    continue
+                listing = self.session.list_folders() if listing is None else listing
+                out.append(SourceFolder(spec, self.session.resolve_folder(spec, listing)))
             except FolderMissing as exc:
                 out.append(SourceFolder(spec, None, exc.detail))
         return out
@@ -70,5 +89,10 @@ class ImapSource:
     def changes(self, folder: str, cursor: Cursor | None, batch_size: int,
                 known: Known | None = None) -> Iterator[SourceBatch]:
         state = None if cursor is None else read_cursor(cursor)
-        for step in iter_folder_changes(self.session, folder, state, batch_size):
-            yield as_batch(step)
+        try:
+            for step in iter_folder_changes(self.session, folder, state, batch_size):
+                yield as_batch(step)
+        except BaseException:
+            # Stopped half-way (an error, or the caller gave up): the connection may hold the rest of an answer.
+            self._broken = True
+            raise

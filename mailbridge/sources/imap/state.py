@@ -6,6 +6,8 @@ server without CONDSTORE be compared in full with the same results, filters what
 really changed, and tells which VANISHED uids we had. It is stored compactly: the known UIDs and, per flag,
 the UIDs carrying it, each as an IMAP sequence set ("1:500,502")."""
 
+import sys
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,14 +51,64 @@ def from_sequence_set(text: str, star: int | None = None) -> list[int]:
     return sorted(uids)
 
 
+Ranges = list[tuple[int, int]]
+
+
+def _parse_ranges(text: str) -> Ranges:
+    """"1:3,5" -> [(1, 3), (5, 5)], sorted and merged (a stored set is already, as to_sequence_set writes it)."""
+    items: Ranges = []
+    for item in filter(None, text.split(",")):
+        low, _, high = item.partition(":")
+        a, b = int(low), int(high or low)
+        items.append((a, b) if a <= b else (b, a))
+    items.sort()
+    merged: Ranges = []
+    for lo, hi in items:
+        if merged and lo <= merged[-1][1] + 1:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _contains(ranges: Ranges, uid: int) -> bool:
+    i = bisect_right(ranges, (uid, sys.maxsize)) - 1
+    return i >= 0 and ranges[i][1] >= uid
+
+
+def _patch_ranges(ranges: Ranges, add: Iterable[int], remove: Iterable[int]) -> str:
+    """The sequence set of `ranges` with `add` put in and `remove` taken out, without expanding the ranges
+    (a few changes in a set of fifty thousand UIDs cost a few list operations)."""
+    items = list(ranges)
+    for uid in sorted(set(remove)):
+        i = bisect_right(items, (uid, sys.maxsize)) - 1
+        if i >= 0 and items[i][1] >= uid:
+            lo, hi = items[i]
+            items[i:i + 1] = [r for r in ((lo, uid - 1), (uid + 1, hi)) if r[0] <= r[1]]
+    for uid in sorted(set(add)):
+        i = bisect_right(items, (uid, sys.maxsize)) - 1
+        if not (i >= 0 and items[i][1] >= uid):
+            items.insert(i + 1, (uid, uid))
+    merged: Ranges = []
+    for lo, hi in items:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return ",".join(f"{lo}:{hi}" if lo != hi else str(lo) for lo, hi in merged)
+
+
 class StoredFlags(Mapping[int, Flags]):
-    """The uid -> flags map of a stored cursor, decoded only when first looked into. A folder of fifty
-    thousand messages that did not change is recognised from its counts alone, and its cursor goes back as
-    it came: decoding and encoding the map would cost more than the whole unchanged sync otherwise does."""
+    """The uid -> flags map of a stored cursor, decoded only when first iterated. A folder of fifty thousand
+    messages that did not change is recognised from its counts alone, and its cursor goes back as it came;
+    one that changed a little is looked up UID by UID in its sequence sets and `patched` into the next cursor,
+    never decoded whole: decoding and encoding the map would cost more than the rest of such a sync."""
 
     def __init__(self, uids: str, flags: Mapping[str, str], count: int | None) -> None:
         self.uids, self.flag_sets, self._count = uids, dict(flags), count
         self._decoded: dict[int, Flags] | None = None
+        self._ranges: dict[str | None, Ranges] = {}  # parsed sequence sets (None: the UIDs), for lookups
 
     @property
     def decoded(self) -> bool:
@@ -72,14 +124,58 @@ class StoredFlags(Mapping[int, Flags]):
             self._decoded = {uid: shared.setdefault(tuple(names), frozenset(names)) for uid, names in per_uid.items()}
         return self._decoded
 
+    def _parsed(self, flag: str | None) -> Ranges:
+        if flag not in self._ranges:
+            self._ranges[flag] = _parse_ranges(self.uids if flag is None else self.flag_sets[flag])
+        return self._ranges[flag]
+
+    def __contains__(self, uid: object) -> bool:
+        if self._decoded is not None:
+            return uid in self._decoded
+        return isinstance(uid, int) and _contains(self._parsed(None), uid)
+
     def __len__(self) -> int:
         return self._count if self._count is not None and self._decoded is None else len(self._map())
 
     def __getitem__(self, uid: int) -> Flags:
-        return self._map()[uid]
+        if self._decoded is not None:
+            return self._decoded[uid]
+        if uid not in self:
+            raise KeyError(uid)
+        return frozenset(flag for flag in self.flag_sets if _contains(self._parsed(flag), uid))
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._map())
+
+    def patched(self, changes: Mapping[int, Flags | None]) -> "StoredFlags":
+        """This map with `changes` applied (flags: set them, the UID added if new; None: the UID gone)."""
+        if self._decoded is not None:  # decoded already: patching the dict is as cheap
+            known = dict(self._decoded)
+            for uid, flags in changes.items():
+                if flags is None:
+                    known.pop(uid, None)
+                else:
+                    known[uid] = flags
+            encoded = FolderState("", 0, 0, None, known).to_dict()
+            return StoredFlags(encoded["uids"], encoded["flags"], len(known))
+        present = {uid for uid in changes if uid in self}
+        gone = [uid for uid, flags in changes.items() if flags is None]
+        count = len(self) + sum(1 for uid, f in changes.items() if f is not None and uid not in present) - sum(
+            1 for uid in gone if uid in present)
+        names = set(self.flag_sets).union(*(f for f in changes.values() if f is not None))
+        flag_sets: dict[str, str] = {}
+        for flag in sorted(names):
+            add = [uid for uid, f in changes.items() if f is not None and flag in f]
+            remove = [uid for uid, f in changes.items() if f is None or flag not in f]
+            text = self.flag_sets.get(flag, "")
+            if add or any(uid in present for uid in remove):
+                text = _patch_ranges(self._parsed(flag) if flag in self.flag_sets else [], add, remove)
+            if text:
+                flag_sets[flag] = text
+        uids = self.uids
+        if changes.keys() - present or gone:
+            uids = _patch_ranges(self._parsed(None), [u for u, f in changes.items() if f is not None], gone)
+        return StoredFlags(uids, flag_sets, count)
 
 
 def _check_sequence_set(text: str) -> None:

@@ -7,6 +7,13 @@ Strategies, chosen by what the server offers (results are the same whichever run
   UID SEARCH ALL to find expunges.
 - "full" (no CONDSTORE, or NOMODSEQ, or the first pass): EXAMINE, UID FETCH 1:* (FLAGS), compared with
   the known uid -> flags map.
+A session kept between passes (ImapSource's, pool.py) leaves the last folder it synced selected: when that is
+the INBOX, the stored state is the one the session ended with, and a NOOP brings no news of it (no EXISTS,
+EXPUNGE, VANISHED or FETCH, which a server sends to the session that has the folder selected), nothing changed,
+and the INBOX is not examined again (an EXAMINE of a large folder costs the server milliseconds; a NOOP, a
+fraction). Only the INBOX, which cannot be deleted: a server need not tell a session that its selected folder
+was deleted and made again (Dovecot does not), which only EXAMINE's UIDVALIDITY shows. And a kept session is
+used for minutes only (pool.KEEP_SECONDS), so whatever a server failed to tell is seen by the next session.
 New messages are fetched with BODY.PEEK[] (\\Seen stays untouched) in batches; each batch comes with a
 checkpoint state the caller commits with what it made of the batch, so a killed sync resumes without loss
 or duplicates. A changed UIDVALIDITY means the old UIDs are meaningless: the folder is read again from
@@ -19,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from mailbridge.errors import CursorInvalid
 from mailbridge.sources.imap.errors import imap_errors
 from mailbridge.sources.imap.protocol import Selected
-from mailbridge.sources.imap.session import ImapSession
-from mailbridge.sources.imap.state import Flags, FolderState, to_sequence_set
+from mailbridge.sources.imap.session import ImapSession, KeptFolder
+from mailbridge.sources.imap.state import Flags, FolderState, StoredFlags, to_sequence_set
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class _Plan:
     new: dict[int, Flags]
     strategy: str
     full_resync: bool
+    unchanged: bool = False
 
 
 def _examine_parameters(session: ImapSession, state: FolderState | None) -> str | None:
@@ -76,8 +84,9 @@ def _plan(session: ImapSession, folder: str, state: FolderState | None) -> _Plan
             selected.highestmodseq == state.highestmodseq and selected.uidnext == state.uidnext
             and selected.exists == len(state.flags)):
         # Unchanged: the known map is not even decoded (a stored one is decoded lazily).
-        return _Plan(selected, state.flags, {}, [], {}, "qresync" if session.qresync else "condstore", False)
-    known: dict[int, Flags] = {} if state is None or full_resync else dict(state.flags)
+        return _Plan(selected, state.flags, {}, [], {}, "qresync" if session.qresync else "condstore", False, True)
+    # Not copied: a stored map answers lookups UID by UID without being decoded whole (state.py).
+    known: Mapping[int, Flags] = {} if state is None or full_resync else state.flags
     if usable_modseq and state is not None:
         if params and params.startswith("(QRESYNC"):
             changed, vanished, strategy = selected.changed, selected.vanished, "qresync"
@@ -104,6 +113,35 @@ def _plan(session: ImapSession, folder: str, state: FolderState | None) -> _Plan
     )
 
 
+def _applied(known: Mapping[int, Flags], patch: Mapping[int, Flags | None]) -> Mapping[int, Flags]:
+    """The known map with the pass's changes (None: the UID is gone)."""
+    if isinstance(known, StoredFlags):
+        return known.patched(patch)
+    out = dict(known)
+    for uid, flags in patch.items():
+        if flags is None:
+            out.pop(uid, None)
+        else:
+            out[uid] = flags
+    return out
+
+
+def _kept(state: FolderState) -> KeptFolder:
+    return KeptFolder(state.folder, state.uidvalidity, state.uidnext, state.highestmodseq, len(state.flags))
+
+
+def _unchanged_since_kept(session: ImapSession, state: FolderState | None) -> bool:
+    """Whether the session still has the INBOX selected as `state` says, and the server tells of no change
+    since (NOOP). Only with CONDSTORE: the stored state then carries a modseq, as the kept one does."""
+    if (not session.keep_selected or state is None or state.folder != "INBOX" or state.highestmodseq is None
+            or session.kept != _kept(state)):
+        return False
+    if session.protocol.noop():
+        return True
+    session.kept = None
+    return False
+
+
 def iter_folder_changes(session: ImapSession, folder: str, state: FolderState | None,
                         batch_size: int | None = None) -> Iterator[FolderChanges]:
     """The changes of `folder` since `state` (None: never synced), in steps of at most `batch_size` new
@@ -113,37 +151,45 @@ def iter_folder_changes(session: ImapSession, folder: str, state: FolderState | 
         raise CursorInvalid(f"the stored state is for folder {state.folder!r}, not {folder!r}")
     batch = max(1, batch_size or session.settings.fetch_batch_size)
     with imap_errors(session.settings.host, f"syncing {folder!r}"):
+        if state is not None and _unchanged_since_kept(session, state):
+            yield FolderChanges(folder, (), {}, (), state, False, "qresync" if session.qresync else "condstore")
+            return
+        session.kept = None
         plan = _plan(session, folder, state)
-        if state is not None and plan.known is state.flags:  # unchanged: the state goes back as it came
+        if state is not None and plan.unchanged:  # the state goes back as it came
+            session.kept = _kept(state) if session.protocol.quiet() else None
             yield FolderChanges(folder, (), {}, (), state, False, plan.strategy)
             return
-        known = dict(plan.known)
-        for uid, flags in plan.flag_changes.items():
-            known[uid] = flags
-        for uid in plan.vanished:
-            known.pop(uid, None)
+        # What changed in the known map, applied to it for each checkpoint: a stored map is patched, not decoded.
+        patch: dict[int, Flags | None] = {**plan.flag_changes, **dict.fromkeys(plan.vanished)}
         selected = plan.selected
         old_modseq = state.highestmodseq if state is not None and not plan.full_resync else None
         old_uidnext = state.uidnext if state is not None and not plan.full_resync else 1
-        final = FolderState(folder, selected.uidvalidity, selected.uidnext, selected.highestmodseq, known)
+        final = FolderState(folder, selected.uidvalidity, selected.uidnext, selected.highestmodseq)
         pending = list(plan.new)
         first = True
         while first or pending:
             chunk, pending = pending[:batch], pending[batch:]
             new: list[FetchedMessage] = []
             if chunk:
-                fetched, _ = session.protocol.uid_fetch(to_sequence_set(chunk), "(UID FLAGS INTERNALDATE BODY.PEEK[])")
+                fetched, vanished = session.protocol.uid_fetch(to_sequence_set(chunk),
+                                                               "(UID FLAGS INTERNALDATE BODY.PEEK[])")
+                wanted = set(chunk)
+                if vanished or any(item.uid not in wanted or item.raw is None for item in fetched):
+                    session.protocol.disturbed = True  # the server told of other changes too: examine next time
                 for item in sorted(fetched, key=lambda f: f.uid):
                     if item.uid in plan.new and item.raw is not None:
                         new.append(FetchedMessage(item.uid, item.flags, item.internal_date, item.raw))
-                        known[item.uid] = item.flags
+                        patch[item.uid] = item.flags
             if pending:
                 # A checkpoint mid-way keeps the old modseq: a resumed pass then still sees every change since,
                 # and what this pass already delivered compares equal to the known map, so nothing repeats.
                 checkpoint = FolderState(folder, selected.uidvalidity, max([old_uidnext, *[u + 1 for u in chunk]]),
-                                         old_modseq, dict(known))
+                                         old_modseq, _applied(plan.known, patch))
             else:
-                checkpoint = replace(final, flags=dict(known))
+                checkpoint = replace(final, flags=_applied(plan.known, patch))
+            if not pending:  # the last step: the state the session ends with, unless the server told of more
+                session.kept = _kept(checkpoint) if session.protocol.quiet() else None
             yield FolderChanges(
                 folder=folder,
                 new=tuple(new),
