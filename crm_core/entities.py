@@ -179,6 +179,8 @@ def _register_core() -> None:
     # Automation (issue 11): email templates are user-owned (everyone reads them); webhooks are the admins'.
     register(EntitySpec("email_template", "email-templates", m.EmailTemplate))
     register(EntitySpec("webhook", "webhooks", m.Webhook, ownership="org"))
+    # Business rules run as their owner (a user), so they are user-owned; administrators keep them.
+    register(EntitySpec("business_rule", "rules", m.BusinessRule))
 
 
 _register_core()

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
                                                 "doubled at each attempt, with jitter.")
     webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    rule_max_depth: int = Field(default=8, ge=1, le=50, description="Business rules: rule runs in a row (a rule's "
+                                "change firing another rule...) before the chain is stopped as a loop.")
 
     @field_validator("outbound_allow")
     @classmethod

@@ -15,6 +15,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "send-pending-mail": {"task": "crm.send_pending", "schedule": timedelta(seconds=30)},
         "deliver-webhooks": {"task": "crm.deliver_webhooks", "schedule": timedelta(seconds=10),
                              "options": {"expires": 40}},
+        "run-business-rules": {"task": "crm.run_rules", "schedule": timedelta(seconds=10),
+                               "options": {"expires": 40}},
         "time-driven-chores": {"task": "crm.chores", "schedule": timedelta(minutes=1)},
         "prune-sync-history": {"task": "crm.prune_history", "schedule": timedelta(hours=6)},
     }

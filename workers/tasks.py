@@ -99,6 +99,20 @@ def deliver_webhooks() -> int:
     return deliver_due(runtime.session_factory(), runtime.settings())
 
 
+@app.task(name="crm.run_rules")
+def run_rules() -> dict[str, int]:
+    """Business rules: the pending rule events, then the dates and SLA warnings reached (each run once)."""
+    from crm_core.api.routes.rules import record_services
+    from crm_core.automation.runner import prune_events, run_pending
+    from crm_core.automation.scans import scan_due
+
+    factory, depth = runtime.session_factory(), runtime.settings().rule_max_depth
+    summary = run_pending(factory, record_services(), depth)
+    scan_due(factory, record_services(), depth, summary=summary)
+    prune_events(factory)
+    return vars(summary)
+
+
 @app.task(name="crm.prune_history")
 def prune_history() -> int:
     """Sync runs and dismissed alerts older than 90 days."""

@@ -19,6 +19,7 @@ from crm_core.api.routes import (
     mailbox_tracking_folders,
     mailboxes,
     marketing,
+    rules,
     sales,
     sales_documents,
     security,
@@ -75,4 +76,5 @@ def api_router() -> APIRouter:
     router.include_router(transfer.router)  # import and export of any collection as CSV or Excel
     router.include_router(email_templates.router)  # automation: templates, rendered or inserted into a draft
     router.include_router(webhooks.router)  # automation: outbound webhooks and their deliveries
+    router.include_router(rules.router)  # automation: business rules, their versions and runs
     return router

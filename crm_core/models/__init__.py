@@ -49,6 +49,7 @@ from crm_core.models.marketing import (
 )
 from crm_core.models.queues import Queue, QueueItem, RoutingRule, RoutingRuleItem
 from crm_core.models.resource_calendars import ResourceBooking, ResourceCalendarException, ResourceWorkHours
+from crm_core.models.rules import BusinessRule, BusinessRuleRun, BusinessRuleVersion, RuleEvent, RuleScan
 from crm_core.models.sales import (
     Competitor,
     Opportunity,
@@ -113,3 +114,4 @@ __all__ += ["EmailAttachment", "FolderCheckpoint", "MailBlob", "MailQuarantine",
             "TrackedMessage"]  # mail: tracking
 __all__ += ["CaseCreationRule", "CaseCreationRuleItem", "CaseRuleDecision"]  # mail: email-to-case rules
 __all__ += ["EmailTemplate", "Webhook", "WebhookAttempt", "WebhookDelivery"]  # automation: templates, webhooks
+__all__ += ["BusinessRule", "BusinessRuleRun", "BusinessRuleVersion", "RuleEvent", "RuleScan"]  # automation: rules

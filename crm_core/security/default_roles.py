@@ -26,6 +26,7 @@ ADMIN_ENTITIES += ("case_creation_rule",)  # email-to-case: automatic record cre
 ADMIN_ENTITIES += ("calendar",)  # calendar sync: every user's calendars, for admins
 CUSTOMER_ENTITIES += ("email_template",)  # automation: user-owned templates (read by all, below)
 ADMIN_ENTITIES += ("webhook",)  # automation: outbound webhooks, administrators only
+ADMIN_ENTITIES += ("business_rule",)  # automation: business rules, administrators and customizers only
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -66,6 +67,6 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "Customer Service Representative": ("Reads the records of his business unit; changes his own.",
                                         {**_owned(UNIT, USER), **_DIRECTORY_READ}),
     # Automation (issue 11): keeps the organisation's templates and webhooks, as Dynamics' customizer does.
-    "System Customizer": ("Keeps email templates and webhooks; reads the directory.",
-                          {**_DIRECTORY_READ, **_all(("email_template", "webhook"), ORG)}),
+    "System Customizer": ("Keeps email templates, webhooks and business rules; reads the directory.",
+                          {**_DIRECTORY_READ, **_all(("email_template", "webhook", "business_rule"), ORG)}),
 }
