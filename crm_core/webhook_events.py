@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core import audit_outbox
 from crm_core.db.types import json_value, utcnow
-from crm_core.models import AuditEntry, Webhook, WebhookDelivery
+from crm_core.models import Webhook, WebhookDelivery
 
 EVENT_TYPES = ("record.created", "record.updated", "record.deleted", "case.resolved", "email.tracked")
 TEST_EVENT = "webhook.test"
@@ -29,10 +30,8 @@ _CACHE = "webhook_subscriptions"
 
 
 def install(factory: sessionmaker[Session]) -> None:
-    """After crm_core.audit.install: this hook reads the entries the audit hook added to the flush."""
-    event.listen(factory, "before_flush", _before_flush)
-    event.listen(factory, "do_orm_execute", _on_execute)
-    event.listen(factory, "after_transaction_end", _forget)
+    """After crm_core.audit.install: the outbox reads the entries the audit hook wrote."""
+    audit_outbox.install(factory, WebhookDelivery, delivery_rows, _CACHE)
 
 
 def event_types(entity: str, operation: str, action: str, changes: Mapping[str, Any]) -> list[str]:
@@ -87,11 +86,6 @@ def _subscriptions(session: Session) -> list[tuple[uuid.UUID, frozenset[str], fr
     return cached  # type: ignore[no-any-return]
 
 
-def _forget(session: Session, _transaction: Any) -> None:
-    # A webhook created or disabled in another transaction counts from the next one.
-    session.info.pop(_CACHE, None)
-
-
 def delivery_rows(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Outbox rows for audit entries (as mappings of the audit_log columns)."""
     rows: list[dict[str, Any]] = []
@@ -141,36 +135,3 @@ def delivery_rows(session: Session, entries: Iterable[Mapping[str, Any]]) -> lis
                 for w in targets
             )
     return rows
-
-
-def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    entries = [
-        {
-            "entity": o.entity,
-            "operation": o.operation,
-            "action": o.action,
-            "changes": o.changes,
-            "record_id": o.record_id,
-            "user_id": o.user_id,
-            "at": o.at,
-        }
-        for o in session.new
-        if isinstance(o, AuditEntry)
-    ]
-    if entries:
-        session.add_all(WebhookDelivery(**row) for row in delivery_rows(session, entries))
-
-
-def _on_execute(state: ORMExecuteState) -> Any:
-    if not state.is_insert:  # every statement passes here: the common case leaves at once
-        return None
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) != AuditEntry.__tablename__:
-        return None
-    params = state.parameters
-    entries = params if isinstance(params, list) else [params] if params else []
-    result = state.invoke_statement()
-    rows = delivery_rows(state.session, entries)
-    if rows:
-        state.session.execute(insert(WebhookDelivery), rows)
-    return result

@@ -13,12 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, insert, select
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from crm_core import audit_outbox
 from crm_core.automation.definitions import NOT_WATCHED, TRIGGER_EVENTS
 from crm_core.db.types import utcnow
-from crm_core.models import AuditEntry, BusinessRule, RuleEvent
+from crm_core.models import BusinessRule, RuleEvent
 from crm_core.webhook_events import event_types
 
 _CACHE = "rule_subscriptions"
@@ -39,10 +40,8 @@ class Chain:
 
 
 def install(factory: sessionmaker[Session]) -> None:
-    """After crm_core.audit.install: this hook reads the entries the audit hook added to the flush."""
-    event.listen(factory, "before_flush", _before_flush)
-    event.listen(factory, "do_orm_execute", _on_execute)
-    event.listen(factory, "after_transaction_end", _forget)
+    """After crm_core.audit.install: the outbox reads the entries the audit hook wrote."""
+    audit_outbox.install(factory, RuleEvent, event_rows, _CACHE)
 
 
 def stamp(session: Session, chain: Chain) -> None:
@@ -62,11 +61,6 @@ def _subscriptions(session: Session) -> frozenset[tuple[str, str]]:
             (entity, name) for entity, trigger in rows for name in TRIGGER_EVENTS.get(trigger.get("type"), ())
         )
     return cached  # type: ignore[no-any-return]
-
-
-def _forget(session: Session, _transaction: Any) -> None:
-    # A rule activated or deactivated in another transaction counts from the next one.
-    session.info.pop(_CACHE, None)
 
 
 def _shown(value: Any) -> Any:
@@ -113,36 +107,3 @@ def event_rows(session: Session, entries: Iterable[Mapping[str, Any]]) -> list[d
             if (entity, name) in waited
         )
     return rows
-
-
-def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    entries = [
-        {
-            "entity": o.entity,
-            "operation": o.operation,
-            "action": o.action,
-            "changes": o.changes,
-            "record_id": o.record_id,
-            "user_id": o.user_id,
-            "at": o.at,
-        }
-        for o in session.new
-        if isinstance(o, AuditEntry)
-    ]
-    if entries:
-        session.add_all(RuleEvent(**row) for row in event_rows(session, entries))
-
-
-def _on_execute(state: ORMExecuteState) -> Any:
-    if not state.is_insert:  # every statement passes here: the common case leaves at once
-        return None
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) != AuditEntry.__tablename__:
-        return None
-    params = state.parameters
-    entries = params if isinstance(params, list) else [params] if params else []
-    result = state.invoke_statement()
-    rows = event_rows(state.session, entries)
-    if rows:
-        state.session.execute(insert(RuleEvent), rows)
-    return result
