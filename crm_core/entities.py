@@ -181,6 +181,8 @@ def _register_core() -> None:
     register(EntitySpec("webhook", "webhooks", m.Webhook, ownership="org"))
     # Business rules run as their owner (a user), so they are user-owned; administrators keep them.
     register(EntitySpec("business_rule", "rules", m.BusinessRule))
+    # Lead scoring (issue 11): the administrators' weighted rules; the scores themselves are read through leads.
+    register(EntitySpec("lead_scoring_model", "lead-scoring-models", m.LeadScoringModel, ownership="org"))
 
 
 _register_core()

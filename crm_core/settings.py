@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     rule_max_depth: int = Field(default=8, ge=1, le=50, description="Business rules: rule runs in a row (a rule's "
                                 "change firing another rule...) before the chain is stopped as a loop.")
+    # Lead scoring (docs/lead-scoring.md): how much history the predictive score needs, and when it refreshes.
+    lead_scoring_min_per_class: int = Field(default=40, ge=5, description="Qualified and disqualified leads "
+                                            "(each) needed before the predictive score is trained.")
+    lead_rescore_seconds: int = Field(default=300, ge=10, description="How often changed leads are rescored.")
+    lead_retrain_hour: int = Field(default=2, ge=0, le=23, description="The hour (UTC) of the nightly retraining "
+                                   "and full rescoring.")
 
     @field_validator("outbound_allow")
     @classmethod

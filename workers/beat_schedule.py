@@ -4,6 +4,8 @@ mailbox's own interval from the database, so a new mailbox, or a changed interva
 from datetime import timedelta
 from typing import Any
 
+from celery.schedules import crontab
+
 from crm_core.settings import Settings
 
 
@@ -15,6 +17,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "send-pending-mail": {"task": "crm.send_pending", "schedule": timedelta(seconds=30)},
         "deliver-webhooks": {"task": "crm.deliver_webhooks", "schedule": timedelta(seconds=10),
                              "options": {"expires": 40}},
+        "rescore-leads": {"task": "crm.rescore_leads", "schedule": timedelta(seconds=settings.lead_rescore_seconds),
+                          "options": {"expires": settings.lead_rescore_seconds * 2}},
+        "retrain-lead-model": {"task": "crm.retrain_lead_model",
+                               "schedule": crontab(hour=settings.lead_retrain_hour, minute=15)},
         "run-business-rules": {"task": "crm.run_rules", "schedule": timedelta(seconds=10),
                                "options": {"expires": 40}},
         "time-driven-chores": {"task": "crm.chores", "schedule": timedelta(minutes=1)},

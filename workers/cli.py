@@ -11,6 +11,7 @@ from workers.cli_addin import addin_app
 from workers.cli_calendar import calendar_app
 from workers.cli_mail import mail_app
 from workers.cli_mailbox import mailbox_app
+from workers.cli_scoring import leads_app
 from workers.cli_transfer import export_records, import_records
 from workers.cli_workers import beat, worker
 
@@ -28,6 +29,7 @@ app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(mail_app, name="mail")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(addin_app, name="addin")
+app.add_typer(leads_app, name="leads")
 app.command()(worker)
 app.command()(beat)
 app.command("import")(import_records)

@@ -99,6 +99,32 @@ def deliver_webhooks() -> int:
     return deliver_due(runtime.session_factory(), runtime.settings())
 
 
+@app.task(name="crm.rescore_leads")
+def rescore_leads(changed_only: bool = True) -> str:
+    """The open leads' scores brought up to date: those whose lead, activities or model changed since."""
+    from crm_core.scoring import refresh
+
+    summary = refresh.rescore(runtime.session_factory(), changed_only=changed_only)
+    return "busy" if summary.busy else f"scored {summary.leads}"
+
+
+@app.task(name="crm.retrain_lead_model")
+def retrain_lead_model() -> str:
+    """Nightly: the predictive lead score retrained on the closed leads, then every open lead rescored (the
+    behaviour windows, "in the last 30 days", move with the calendar)."""
+    from crm_core.errors import Conflict
+    from crm_core.scoring import refresh
+
+    factory = runtime.session_factory()
+    try:
+        model = refresh.retrain(factory, refresh.Options.from_settings(runtime.settings()))
+        outcome = f"version {model.version}, held-out AUC {model.holdout_auc:.3f}"
+    except Conflict as exc:  # a young organisation has too little history: the rule score still runs
+        outcome = f"not trained: {exc.detail}"
+    summary = refresh.rescore(factory, changed_only=False)
+    return f"{outcome}; scored {summary.leads}"
+
+
 @app.task(name="crm.run_rules")
 def run_rules() -> dict[str, int]:
     """Business rules: the pending rule events, then the dates and SLA warnings reached (each run once)."""

@@ -15,6 +15,7 @@ from crm_core.api.routes import (
     contracts,
     customers,
     email_templates,
+    lead_scoring,
     mail_tracking,
     mailbox_tracking_folders,
     mailboxes,
@@ -77,4 +78,5 @@ def api_router() -> APIRouter:
     router.include_router(email_templates.router)  # automation: templates, rendered or inserted into a draft
     router.include_router(webhooks.router)  # automation: outbound webhooks and their deliveries
     router.include_router(rules.router)  # automation: business rules, their versions and runs
+    router.include_router(lead_scoring.router)  # lead scoring: rule models, predictive models, scores
     return router

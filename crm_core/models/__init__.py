@@ -27,6 +27,7 @@ from crm_core.models.customers import Account, Address, Contact, Lead
 from crm_core.models.email_templates import EmailTemplate
 from crm_core.models.graph_subscriptions import GraphSubscription  # noqa: F401 - mail: Graph change notifications
 from crm_core.models.knowledge import KnowledgeArticle, knowledge_article_cases
+from crm_core.models.lead_scoring import LeadPredictionModel, LeadScore, LeadScoringModel
 from crm_core.models.mail_tracking import (
     EmailAttachment,
     FolderCheckpoint,
@@ -115,3 +116,4 @@ __all__ += ["EmailAttachment", "FolderCheckpoint", "MailBlob", "MailQuarantine",
 __all__ += ["CaseCreationRule", "CaseCreationRuleItem", "CaseRuleDecision"]  # mail: email-to-case rules
 __all__ += ["EmailTemplate", "Webhook", "WebhookAttempt", "WebhookDelivery"]  # automation: templates, webhooks
 __all__ += ["BusinessRule", "BusinessRuleRun", "BusinessRuleVersion", "RuleEvent", "RuleScan"]  # automation: rules
+__all__ += ["LeadPredictionModel", "LeadScore", "LeadScoringModel"]  # analytics: lead scoring

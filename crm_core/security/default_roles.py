@@ -27,6 +27,7 @@ ADMIN_ENTITIES += ("calendar",)  # calendar sync: every user's calendars, for ad
 CUSTOMER_ENTITIES += ("email_template",)  # automation: user-owned templates (read by all, below)
 ADMIN_ENTITIES += ("webhook",)  # automation: outbound webhooks, administrators only
 ADMIN_ENTITIES += ("business_rule",)  # automation: business rules, administrators and customizers only
+ADMIN_ENTITIES += ("lead_scoring_model",)  # lead scoring: the weighted rules, kept by admins (read by all, below)
 
 
 def _all(entities: tuple[str, ...], depth: Depth) -> dict[tuple[str, str], Depth]:
@@ -56,6 +57,8 @@ _DIRECTORY_READ.update({("mailbox", "read"): USER, ("mailbox", "write"): USER})
 _DIRECTORY_READ.update({("calendar", p.value): USER for p in (P.READ, P.CREATE, P.WRITE, P.DELETE)})
 # Email templates: everyone reads (and inserts) everyone's, as Dynamics' organisation templates.
 _DIRECTORY_READ[("email_template", "read")] = ORG
+# Lead scoring: everyone may read the rules that grade his leads.
+_DIRECTORY_READ[("lead_scoring_model", "read")] = ORG
 
 DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Administrator": ("Every privilege on every entity, organisation-wide.",
@@ -70,3 +73,5 @@ DEFAULT_ROLES: dict[str, tuple[str, dict[tuple[str, str], Depth]]] = {
     "System Customizer": ("Keeps email templates, webhooks and business rules; reads the directory.",
                           {**_DIRECTORY_READ, **_all(("email_template", "webhook", "business_rule"), ORG)}),
 }
+# Lead scoring (issue 11): the customizer keeps the scoring models too, as in Dynamics.
+DEFAULT_ROLES["System Customizer"][1].update(_all(("lead_scoring_model",), ORG))
