@@ -16,6 +16,7 @@ from calendar_sync.meetings.router import router as meetings_router
 from calendar_sync.scheduling.routes import router as scheduling_router
 from calendar_sync.scheduling.view_route import router as service_calendar_router
 from crm_core import hooks
+from crm_core.analytics.page_route import router as dashboards_page_router
 from crm_core.api import problems
 from crm_core.api.correlation import CorrelationMiddleware
 from crm_core.api.deps import ApiContext
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router())
     app.include_router(mailbox_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # mailbox test
     app.include_router(admin_console_router)  # the admin console page: /admin/ and its assets
+    app.include_router(dashboards_page_router)  # the dashboards page: /dashboards/, its assets, plotly.js
     app.include_router(mailbox_dry_run_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # first sync preview
     app.include_router(calendar_admin_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # calendar sync now
     app.include_router(instances_router, prefix="/api/v1", responses=PROBLEM_RESPONSES)  # series expanded

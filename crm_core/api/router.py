@@ -9,11 +9,13 @@ from crm_core.api.deps import CallerDep
 from crm_core.api.resource import Resource, build_router
 from crm_core.api.routes import (
     activities,
+    analytics,
     calendars,
     case_creation_rules,
     catalog,
     contracts,
     customers,
+    dashboards,
     email_templates,
     lead_scoring,
     mail_tracking,
@@ -79,4 +81,6 @@ def api_router() -> APIRouter:
     router.include_router(webhooks.router)  # automation: outbound webhooks and their deliveries
     router.include_router(rules.router)  # automation: business rules, their versions and runs
     router.include_router(lead_scoring.router)  # lead scoring: rule models, predictive models, scores
+    router.include_router(analytics.router)  # analytics: RFM segments, profitability per customer
+    router.include_router(dashboards.router)  # dashboards: sales, service, marketing figures (mail: mailbridge)
     return router

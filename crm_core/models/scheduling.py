@@ -9,6 +9,7 @@ points at a CRM user (Dynamics shares the id; we keep a unique foreign key), equ
 name of their own, and facilities (rooms) a capacity."""
 
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -70,6 +71,9 @@ class Resource(RecordMixin, Base):
     # Where its bookings are published (a room's mailbox calendar, a CalDAV calendar); a user resource without
     # one publishes to its user's synced calendars.
     calendar_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calendars.id", ondelete="SET NULL"))
+    # What an hour of its time costs (the organisation's currency): the cost of service in profitability
+    # (crm_core.analytics.profitability). None: not costed.
+    hourly_cost_rate: Mapped[Decimal | None]
 
     # Its weekly working intervals (none: the default week), replaced whole by the resource service. Loaded when
     # read (the booking engine queries the rows itself, for many resources at once).

@@ -74,14 +74,16 @@ def _fields(kind_by_name: dict[str, str]) -> dict[str, FieldSpec]:
 _ADDRESS_FIELDS = {f"addresses.{c}": FieldSpec("string", c, on_address=True)
                    for c in ("name", "line1", "city", "state_or_province", "postal_code", "country")}
 _OWNED = {"statecode": "integer", "statuscode": "integer", "owning_user_id": "uuid", "owning_team_id": "uuid",
-          "owning_business_unit_id": "uuid", "created_on": "datetime", "modified_on": "datetime"}
+          "owning_business_unit_id": "uuid", "created_on": "datetime", "modified_on": "datetime",
+          "created_by_id": "uuid", "modified_by_id": "uuid", "description": "string"}
 
 FIELDS: dict[str, dict[str, FieldSpec]] = {
     "contact": {
         **_fields({"first_name": "string", "last_name": "string", "full_name": "string", "job_title": "string",
                    "email_address1": "string", "email_address2": "string", "telephone1": "string",
                    "mobile_phone": "string", "birth_date": "date", "preferred_contact_method_code": "integer",
-                   "do_not_email": "boolean", "parent_account_id": "uuid", **_OWNED}),
+                   "do_not_email": "boolean", "parent_account_id": "uuid", "email_address3": "string",
+                   "originating_lead_id": "uuid", **_OWNED}),
         "age": FieldSpec("age", "birth_date"),
         **_ADDRESS_FIELDS,
     },
@@ -90,13 +92,17 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
                    "email_address2": "string", "telephone1": "string", "website_url": "string",
                    "industry_code": "integer", "customer_type_code": "integer", "revenue": "decimal",
                    "number_of_employees": "integer", "do_not_email": "boolean", "parent_account_id": "uuid",
+                   "email_address3": "string", "primary_contact_id": "uuid", "originating_lead_id": "uuid",
                    **_OWNED}),
         **_ADDRESS_FIELDS,
     },
     "lead": _fields({"subject": "string", "first_name": "string", "last_name": "string", "full_name": "string",
                      "company_name": "string", "job_title": "string", "email_address1": "string",
                      "telephone1": "string", "website_url": "string", "lead_source_code": "integer",
-                     "lead_quality_code": "integer", "estimated_amount": "decimal", **_OWNED}),
+                     "lead_quality_code": "integer", "estimated_amount": "decimal", "parent_account_id": "uuid",
+                     "parent_contact_id": "uuid", "campaign_id": "uuid", "campaign_response_id": "uuid",
+                     "qualifying_opportunity_id": "uuid",
+                     **_OWNED}),
 }
 MODELS: dict[str, type[Any]] = {"account": Account, "contact": Contact, "lead": Lead}
 

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import time
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -63,6 +64,10 @@ class _ResourceFields(Strict):
                                  description="Facilities only: how many bookings the room holds at once.")
     time_zone: str | None = Field(default=None, max_length=64, description="IANA name; empty: the site's.")
     description: str | None = None
+    hourly_cost_rate: Decimal | None = Field(
+        default=None, ge=0, max_digits=15, decimal_places=4,
+        description="What an hour of its time costs, in the organisation's currency: the cost of service in "
+        "/analytics/profitability. Empty: not costed.")
     calendar_id: uuid.UUID | None = Field(
         default=None, description="A synced calendar (CalDAV or Exchange) its bookings are published to; empty: a "
         "user resource's bookings go to its user's calendars.")
@@ -91,6 +96,7 @@ class ResourceOut(RecordOut):
     capacity: int | None
     time_zone: str | None
     description: str | None
+    hourly_cost_rate: Decimal | None
     calendar_id: uuid.UUID | None
     working_hours: list[HoursOut] = Field(description="By weekday and start; empty: the default week, Monday to "
                                           "Friday 08:00-17:00.")
