@@ -6,7 +6,12 @@ the metadata service 169.254.169.254, fe80::/10), private (RFC 1918, fc00::/7, 1
 unspecified and reserved addresses are refused unless they fall in CRM_OUTBOUND_ALLOW (a JSON list of CIDRs,
 empty by default). The check runs when the URL is saved and again right before each connection, which goes
 to the address that was checked (DNS may answer differently the second time); redirects are not followed by
-the callers."""
+the callers.
+
+Servers an administrator enters (IMAP and SMTP hosts, EWS, Graph and CalDAV URLs: `check_server_host`,
+`check_server_url`) follow a looser rule: private networks are allowed, as on-premises Exchange lives there, and
+only this machine and its link (loopback, link-local, unspecified, multicast) are refused, with the same
+CRM_OUTBOUND_ALLOW as the way out."""
 
 import ipaddress
 import socket
@@ -135,3 +140,73 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- Servers an administrator enters (mail servers, Exchange and CalDAV URLs) ------------------------------
+# On-premises Exchange and IMAP live on private networks, so private addresses are allowed here; what is
+# refused is this machine itself and the link-local range with the cloud's metadata service.
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.0.0.0 to this machine
+
+
+def server_refusal(address: IpAddress, allow: Sequence[IpNetwork]) -> str | None:
+    """Why a mail or calendar server at `address` is refused (loopback, link-local, unspecified, multicast),
+    or None; private addresses pass."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:169.254.169.254 is link-local
+    if any(address in net for net in allow):
+        return None
+    for what, flag in (
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("unspecified", address.is_unspecified),
+    ):
+        if flag:
+            return f"a {what} address"
+    if address.version == 4 and address in _THIS_NETWORK:
+        return "a this-network (0.0.0.0/8) address"
+    return None
+
+
+def check_server_host(
+    host: str, allow: Sequence[IpNetwork], field: str, port: int = 0, resolver: Resolver = _system_resolver
+) -> None:
+    """A server host as entered (a name, an IPv4 or a bare or bracketed IPv6 address), every address it
+    resolves to checked with server_refusal; OutboundRefused (422 naming `field`) otherwise. A name that does not
+    resolve passes (it may not be in DNS yet; the connectors check again when they connect)."""
+    host = host.strip().strip("[]")
+    if _is_ip(host.split("%", 1)[0]):
+        addresses = [host]
+    else:
+        try:
+            addresses = resolver(host, port)
+        except (OSError, UnicodeError):
+            return
+    for text in addresses:
+        why = server_refusal(ipaddress.ip_address(text.split("%", 1)[0]), allow)
+        if why is not None:
+            raise OutboundRefused.field(
+                field,
+                f"{host} is {why} ({text}): a server on this machine or its link is not reached "
+                "unless CRM_OUTBOUND_ALLOW lists its network",
+            )
+
+
+def check_server_url(url: str, allow: Sequence[IpNetwork], field: str, resolver: Resolver = _system_resolver) -> None:
+    """check_server_host for an http(s) URL's host (EWS, Graph, an authority, CalDAV, an iCalendar feed)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise OutboundRefused.field(field, "has an invalid port") from None
+    check_server_host(parts.hostname, allow, field, port, resolver)
+
+
+def configured_allow() -> tuple[IpNetwork, ...]:
+    """CRM_OUTBOUND_ALLOW as the environment (or .env) sets it, read at each call: the services that check
+    server addresses are built without settings, and an allowance changed for a test or a restart counts."""
+    from crm_core.settings import Settings
+
+    return parse_allow(Settings().outbound_allow)

@@ -24,6 +24,12 @@ from tests.live_server import live_server  # noqa: F401 - a fixture
 from tests.org import OrgBuilder, TestUser
 from tests.servers import missing
 
+# The tests' mail, DAV and Exchange servers listen on loopback, which admin-entered server addresses may not
+# point at unless CRM_OUTBOUND_ALLOW lists it (crm_core.network_guard, read from the environment, also by the CLI
+# and workers the tests start): allowed here, once. tests/security removes it to prove the refusal. Webhooks keep
+# their strict default: the settings fixtures below pass an empty allowance (tests/workers/test_webhooks.py).
+TEST_OUTBOUND_ALLOW = '["127.0.0.0/8", "::1/128"]'
+os.environ.setdefault("CRM_OUTBOUND_ALLOW", TEST_OUTBOUND_ALLOW)
 BACKEND = os.environ.get("CRM_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("CRM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -108,7 +114,8 @@ def clean_db(engine: Engine) -> Engine:
 
 @pytest.fixture
 def settings(migrated: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=migrated, data_dir=tmp_path / "var", secret_key="test-secret-key")
+    return Settings(database_url=migrated, data_dir=tmp_path / "var", secret_key="test-secret-key",
+                    outbound_allow=[])
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +125,7 @@ def api_app(migrated: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from workers.app import create_app
 
     return create_app(Settings(database_url=migrated, data_dir=tmp_path_factory.mktemp("api") / "var",
-                               secret_key="test-secret-key"))
+                               secret_key="test-secret-key", outbound_allow=[]))
 
 
 @pytest.fixture

@@ -411,7 +411,7 @@ class _Loader:
         with UnitOfWork(factory, actor_id=self.users[data.ADMIN].id) as uow:
             admin = self.principals[data.ADMIN]
             profile = EmailServerProfileService(uow, admin).create({
-                "name": mail.PROFILE_NAME, "incoming_host": mail.PROFILE_HOST, "incoming_security": "plain",
+                "name": mail.PROFILE_NAME, "incoming_host": mail.PROFILE_HOST, "incoming_security": "tls",
                 "description": "The demo's mailboxes: their mail was imported by `crm demo load`, not fetched. "
                                "Point them at a real server profile to sync them."})
             mailboxes = MailboxService(uow, admin)

@@ -33,10 +33,11 @@ SUPPORT_OWNER = "service"
 SUPPORT_QUEUE = "Support"
 SUPPORT_ADDRESS = "support@contoso.com"
 RULE_NAME = "Support mail"
-# The server profile of the demo's mailboxes: their mail is imported, so no server is behind it; a loopback
-# host, so that nothing is ever tried across a network should someone approve and sync one.
+# The server profile of the demo's mailboxes: their mail is imported, so no server is behind it; a host under
+# .invalid, which never resolves (RFC 6761), so that nothing is reached should someone approve and sync one (a
+# loopback host would be refused as a server address: docs/security.md).
 PROFILE_NAME = "Demo mail (imported, no server)"
-PROFILE_HOST = "localhost"
+PROFILE_HOST = "mail.demo.invalid"
 
 # Where each mailbox's messages go: "" is the Maildir's top folder (the inbox), others are subfolders.
 Folders = dict[str, list[EmailMessage]]

@@ -2,7 +2,9 @@
 Exchange mailbox's calendar (EWS or Graph, through the mailbox's own connection), or a read-only iCalendar
 feed. A user connects and changes his own calendars; an administrator those of anyone (the calendar privileges
 at Organization depth). The CalDAV password is sealed at once (crm_core.security.secrets) and opened only by
-`calendar_connection` for the connectors."""
+`calendar_connection` for the connectors. A CalDAV or feed URL whose host is, or resolves to, a loopback or
+link-local address is refused at save unless CRM_OUTBOUND_ALLOW lists it (crm_core.network_guard); a feed read
+from a file on the server is an administrator's to connect."""
 
 import contextlib
 import uuid
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from crm_core import network_guard
 from crm_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm_core.models import Mailbox, User
 from crm_core.models.calendars import (
@@ -135,6 +138,9 @@ class CalendarService(RecordService[Calendar]):
         else:
             record.mailbox_id = None
             record.url = _url(record.kind, record.url)
+            if urlsplit(record.url).scheme not in ("http", "https") and not self.administers:
+                # A feed read from this server's disk: only an administrator chooses which file (docs/security.md).
+                raise Forbidden("only an administrator connects a feed from a file on the server")
         record.username = (record.username or "").strip() or None
         record.track_category = (record.track_category or "").strip() or DEFAULT_TRACK_CATEGORY
 
@@ -168,4 +174,6 @@ def _url(kind: str, url: str | None) -> str:
         raise ValidationFailed.field("url", "an http(s) URL of a CalDAV server, principal or calendar")
     if kind == "ics" and parts.scheme not in ("http", "https", "file", ""):
         raise ValidationFailed.field("url", "an http(s) URL or a file path of an iCalendar feed")
+    if parts.scheme in ("http", "https"):
+        network_guard.check_server_url(url, network_guard.configured_allow(), "url")
     return url

@@ -4,7 +4,12 @@ IMAP is the only incoming protocol today; "ews" and "graph" are names reserved f
 refused with a 422 saying so. Unencrypted ("plain") connections are allowed to loopback hosts only, the rule
 mailbridge.security applies when it connects: a password must never cross a network in clear. The optional
 profile-level credential (a service account) is used by mailboxes that carry none; its password is sealed
-with crm_core.security.secrets and never leaves the service in clear."""
+with crm_core.security.secrets and never leaves the service in clear.
+
+Every server address (the hosts, the EWS, Graph and authority URLs) is refused with a 422 naming its field when
+it is, or resolves to, a loopback or link-local address (this machine, the cloud's metadata service at
+169.254.169.254) unless CRM_OUTBOUND_ALLOW lists it: at save, and again by `check_profile_servers` when a
+connector is about to connect (crm_core.network_guard; docs/security.md)."""
 
 import ipaddress
 import re
@@ -15,6 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_core import network_guard
 from crm_core.errors import Conflict, NotFound, ValidationFailed
 from crm_core.models import EmailServerProfile
 from crm_core.models.mailboxes import EXCHANGE_AUTH, GRAPH_URL, INCOMING_PROTOCOLS, SECURITIES
@@ -48,6 +54,7 @@ def check_server(host_field: str, host: str | None, security_field: str, securit
     if security == "plain" and not is_loopback(host):
         raise ValidationFailed.field(security_field, "plain (unencrypted) connections are only allowed to a "
                                      "loopback host; use tls or starttls")
+    network_guard.check_server_host(host, network_guard.configured_allow(), host_field)
     return host
 
 
@@ -76,7 +83,24 @@ def check_url(field: str, url: str | None) -> str | None:
         raise ValidationFailed.field(field, "an https URL, such as https://mail.contoso.com/EWS/Exchange.asmx")
     if parsed.scheme == "http" and not is_loopback(host):
         raise ValidationFailed.field(field, "https: credentials must not cross a network in clear")
+    network_guard.check_server_url(url, network_guard.configured_allow(), field)
     return url
+
+
+def check_profile_servers(profile: EmailServerProfile) -> None:
+    """The profile's server addresses checked again right before a connection (DNS may answer otherwise than
+    at save, or CRM_OUTBOUND_ALLOW may have changed); OutboundRefused naming the field."""
+    allow = network_guard.configured_allow()
+    if profile.is_exchange:
+        for key in ("service_url", "authority_url"):
+            url = getattr(profile, key)
+            if url:
+                network_guard.check_server_url(url, allow, key)
+        return
+    for key in ("incoming_host", "outgoing_host"):
+        host = getattr(profile, key)
+        if host:
+            network_guard.check_server_host(host, allow, key)
 
 
 class EmailServerProfileService(RecordService[EmailServerProfile]):

@@ -33,7 +33,11 @@ from crm_core.models.mailboxes import (
 )
 from crm_core.security.privileges import Depth, Privilege
 from crm_core.security.secrets import Keyring, keyring_of, reveal
-from crm_core.services.email_server_profiles import profile_password_context, profile_secret_context
+from crm_core.services.email_server_profiles import (
+    check_profile_servers,
+    profile_password_context,
+    profile_secret_context,
+)
 from crm_core.services.records import OwnerRef, RecordService
 
 MAX_FOLDERS, MAX_FOLDER_LENGTH = 20, 200
@@ -105,9 +109,11 @@ class TestOutcome:
 
 def connection_of(session: Session, mailbox: Mailbox) -> MailboxConnection:
     """The mailbox's servers and decrypted credentials: the mailbox's own, else its profile's. No access
-    check (the sync acts as the organisation); SecretUnavailable if a secret cannot be opened."""
+    check (the sync acts as the organisation); SecretUnavailable if a secret cannot be opened, OutboundRefused
+    (422) if a server address is now loopback or link-local."""
     keyring = keyring_of(session)
     profile = mailbox.server_profile
+    check_profile_servers(profile)  # SSRF: the addresses again, as DNS answers now (docs/security.md)
     username = mailbox.login_name
     if mailbox.password_secret is not None:
         password: str | None = keyring.open(mailbox.password_secret, secret_context(mailbox.id, "password"))

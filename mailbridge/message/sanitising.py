@@ -1,7 +1,10 @@
 """HTML bodies made safe to show with nh3 (ammonia): no scripts or styles elements, no event handlers, no
-javascript: or other unknown URL schemes, only a conservative list of inline CSS properties. Remote images
-(tracking pixels) are dropped unless allowed; inline images keep their cid: reference for the UI to map."""
+javascript: or other unknown URL schemes, only a conservative list of inline CSS properties, whose values may
+call no CSS function but colours (no expression(), url() or image-set(): nothing runs or fetches) and hold no
+escape or comment. Remote images (tracking pixels) are dropped unless allowed; inline images keep their cid:
+reference for the UI to map."""
 
+import re
 from collections.abc import Callable
 
 import nh3
@@ -23,10 +26,20 @@ _STYLE_PROPERTIES = {
 }
 
 
+# A CSS function other than a colour's, an escape (wid\74h), a comment or an at-rule: the declaration goes.
+_CSS_RISK = re.compile(r"(?<![a-z-])(?!(?:rgba?|hsla?)\s*\()[a-z-]+\s*\(|\\|/\*|@", re.IGNORECASE)
+
+
+def _safe_style(value: str) -> str:
+    return ";".join(d for d in value.split(";") if not _CSS_RISK.search(d))
+
+
 def _image_filter(allow_remote: bool) -> Callable[[str, str, str], str | None]:
     def keep(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src" and not allow_remote:
             return value if value.strip().lower().startswith("cid:") else None
+        if attribute == "style":
+            return _safe_style(value)
         return value
 
     return keep

@@ -24,9 +24,10 @@ BCC = PARTY_ROLES["bcc"]
 
 
 def _mailbox_owner_name(mailbox: Mailbox) -> str:
-    if mailbox.user is not None:
-        return mailbox.user.full_name or ""
-    return mailbox.name or ""
+    """The From display name on one line: a name holding a line break (CR, LF, U+2028...) is folded to spaces,
+    as the subject is, rather than failing the send (docs/security.md)."""
+    name = mailbox.user.full_name if mailbox.user is not None else mailbox.name
+    return " ".join((name or "").split())
 
 
 def compose(session: Session, email: Email, mailbox: Mailbox, tokens: TrackingTokens,

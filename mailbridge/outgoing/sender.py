@@ -27,6 +27,7 @@ from crm_core.activity_catalogue import COMPLETED, OPEN
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.models import CaseRuleDecision, Email, Mailbox
+from crm_core.network_guard import OutboundRefused
 from crm_core.security.secrets import SecretUnavailable
 from crm_core.services import case_slas
 from crm_core.services.autonumber import next_sequence
@@ -165,10 +166,14 @@ def _prepare(factory: sessionmaker[Session], email_id: uuid.UUID, options: Outgo
         assert email is not None
         assert mailbox is not None
         number = options.tokens.parse(email.tracking_token or "")
-        message, recipients = compose(session, email, mailbox, options.tokens, number or 0)
+        try:
+            message, recipients = compose(session, email, mailbox, options.tokens, number or 0)
+        except ValueError as exc:  # a header the email policy refuses (a line break in an id): this email fails
+            return _Ready(email_id, mailbox.name, mailbox.email_address, EmailMessage(), [], None,
+                          f"the email cannot be written as a message: {exc}")
         try:
             connection = connection_of(session, mailbox)
-        except SecretUnavailable as exc:
+        except (SecretUnavailable, OutboundRefused) as exc:  # OutboundRefused: a loopback server (docs/security.md)
             return _Ready(email_id, mailbox.name, mailbox.email_address, message, recipients, None, exc.detail)
         return _Ready(email_id, mailbox.name, mailbox.email_address, message, recipients, connection)
 
