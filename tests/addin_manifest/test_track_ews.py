@@ -8,7 +8,6 @@ with the development mode's CRM tokens, as test_track_mail.py."""
 import base64
 import email.utils
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,55 +21,20 @@ from crm_core.security import secrets
 from crm_core.security.secrets import Keyring
 from mailbridge.tracking import TrackingOptions, sync_mailbox
 from tests.api import created, problem
-from tests.fakes.ews import EwsFake, FakeMailbox
+from tests.fakes.ews import EwsFake
 from tests.fakes.ews import fixtures as ews_fixtures
+from tests.mailbridge.ews_rep import EwsRep
 from tests.mailbridge.tls import TestCertificate
 from tests.mailbridge.tracking_fixtures import TEST_KEY, emails, mail, parties
 from tests.org import OrgBuilder, TestUser
 
 ews, ews_certificate = ews_fixtures.ews, ews_fixtures.ews_certificate  # fixtures: a fresh fake per test
-PASSWORD = "Passw0rd!"
 SENDER = "jane@fabrikam.example"
 
 
-class Rep:
+class Rep(EwsRep):
     """A salesperson: his CRM user, his mailbox on the fake Exchange server, and its approved CRM mailbox on an
     EWS email server profile (NTLM with his own login)."""
-
-    def __init__(self, client: Any, admin: TestUser, org: OrgBuilder, fake: EwsFake) -> None:
-        self.address = f"rep-{uuid.uuid4().hex[:6]}@contoso.example"
-        self.user = org.user(self.address, ["Salesperson"])
-        login = f"CONTOSO\\{self.address.split('@')[0]}"
-        self.box: FakeMailbox = fake.add_mailbox(self.address, username=login, password=PASSWORD)
-        profile = created(
-            client,
-            admin,
-            "email-server-profiles",
-            {
-                "name": f"Contoso Exchange {uuid.uuid4().hex[:6]}",
-                "incoming_protocol": "ews",
-                "auth_type": "ntlm",
-                "service_url": fake.url,
-            },
-        )
-        # Every mail, known sender or not: a sync that did not recognise the add-in's activity would track again.
-        mailbox = created(
-            client,
-            admin,
-            "mailboxes",
-            {
-                "email_address": self.address,
-                "regarding_type": "user",
-                "regarding_id": str(self.user.id),
-                "server_profile_id": profile["id"],
-                "username": login,
-                "password": PASSWORD,
-                "incoming_filter": "all",
-            },
-        )
-        r = client.post(f"/api/v1/mailboxes/{mailbox['id']}/approve", headers=admin.headers)
-        assert r.status_code == 200, r.text
-        self.id = uuid.UUID(mailbox["id"])
 
     def deliver(self, subject: str, *, cc: str | None = None, body: str | None = None) -> tuple[str, str]:
         """A mail from Jane in the Inbox; its EWS item id and its Message-ID."""

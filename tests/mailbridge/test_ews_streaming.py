@@ -9,7 +9,6 @@ renewed within each test."""
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -23,56 +22,20 @@ from mailbridge.runs.dispatch import claim_due
 from mailbridge.sources.ews.listener import EwsListener, ListenerOptions
 from mailbridge.sources.ews.streaming import StreamOptions
 from mailbridge.tracking import TrackingOptions
-from tests.api import created
-from tests.fakes.ews import EwsFake, FakeMailbox
+from tests.fakes.ews import EwsFake
 from tests.fakes.ews import fixtures as ews_fixtures
+from tests.mailbridge.ews_rep import EwsRep
 from tests.mailbridge.tls import TestCertificate
 from tests.mailbridge.tracking_fixtures import emails, mail
 from tests.org import OrgBuilder, TestUser
 
 ews, ews_certificate = ews_fixtures.ews, ews_fixtures.ews_certificate  # fixtures: a fresh fake per test
 
-PASSWORD = "Passw0rd!"
 DEADLINE = 15.0  # seconds: generous, only a bound for a test that would otherwise hang
 
 
-class Rep:
+class Rep(EwsRep):
     """A salesperson, his mailbox on the fake Exchange server and its approved CRM mailbox (NTLM, his login)."""
-
-    def __init__(self, client: Any, admin: TestUser, org: OrgBuilder, fake: EwsFake) -> None:
-        self.client, self.admin = client, admin
-        self.address = f"rep-{uuid.uuid4().hex[:6]}@contoso.example"
-        self.user = org.user(self.address, ["Salesperson"])
-        login = f"CONTOSO\\{self.address.split('@')[0]}"
-        self.box: FakeMailbox = fake.add_mailbox(self.address, username=login, password=PASSWORD)
-        profile = created(
-            client,
-            admin,
-            "email-server-profiles",
-            {
-                "name": f"Contoso Exchange {uuid.uuid4().hex[:6]}",
-                "incoming_protocol": "ews",
-                "auth_type": "ntlm",
-                "service_url": fake.url,
-            },
-        )
-        mailbox = created(
-            client,
-            admin,
-            "mailboxes",
-            {
-                "email_address": self.address,
-                "regarding_type": "user",
-                "regarding_id": str(self.user.id),
-                "server_profile_id": profile["id"],
-                "username": login,
-                "password": PASSWORD,
-                "incoming_filter": "all",
-            },
-        )
-        r = client.post(f"/api/v1/mailboxes/{mailbox['id']}/approve", headers=admin.headers)
-        assert r.status_code == 200, r.text
-        self.id = uuid.UUID(mailbox["id"])
 
     def deliver(self, subject: str) -> str:
         return self.box.add_message("inbox", mail(sender="jane@fabrikam.example", to=self.address, subject=subject))
