@@ -11,7 +11,8 @@ EWS blocked for a mailbox, streaming refused and subscriptions lost.
 
 Layout: server.py (HTTP, authentication, switches), soap.py (envelopes and faults), mailbox.py (state and change
 journal), shapes.py (item and folder properties), folders.py and items.py (the operations), notifications.py
-(streaming subscriptions), fixtures.py."""
+(streaming subscriptions), autodiscover.py (SOAP Autodiscover's GetUserSettings), network.py (DNS and a proxy
+on loopback for autodiscover tests), fixtures.py."""
 
 from tests.fakes.ews.mailbox import FakeFolder, FakeItem, FakeMailbox, SentMail
 from tests.fakes.ews.server import EwsFake, running_ews

@@ -1,6 +1,8 @@
 """The fake Exchange server: HTTPS on 127.0.0.1 and a free port, `/EWS/Exchange.asmx` for EWS and
 `/{tenant}/oauth2/v2.0/token` as a minimal Entra ID token endpoint (client credentials), with the test's
-switches. `running_ews(certificate)` starts it and yields the `EwsFake` a test drives.
+switches; `/autodiscover/autodiscover.svc` answers SOAP Autodiscover (autodiscover.py; network.py lets a test
+reach it under published names, as exchangelib's autodiscover looks for it). `running_ews(certificate)` starts
+it and yields the `EwsFake` a test drives.
 
 How a request is answered, in the order Exchange's front end does it:
   1. a switched-on broken connection: the request is read, then the connection closed without an answer;
@@ -30,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.ews import calendar_ops, folders, items, ntlm
+from tests.fakes.ews import autodiscover, calendar_ops, folders, items, ntlm
 from tests.fakes.ews.folders import Call
 from tests.fakes.ews.mailbox import FakeMailbox
 from tests.fakes.ews.notifications import Subscriptions
@@ -241,6 +243,19 @@ class EwsFake:
                             "The account does not have permission to impersonate the requested user.")
         return self.mailboxes[impersonated]
 
+    # -- SOAP Autodiscover (autodiscover.py) -------------------------------------------------------------------
+    def handle_autodiscover(self, headers: Any, body: bytes, connection: NtlmConnection) -> Reply:
+        """GetUserSettings, authenticated as EWS is; every mailbox's EWS URL is this server's."""
+        with self.lock:
+            self.requests.append("GetUserSettings")
+        principal = self._authenticate(str(headers.get("Authorization", "")), connection)
+        if principal is None or isinstance(principal, Reply):
+            return principal or _unauthorized(headers)
+        with self.lock:
+            mailboxes = dict(self.mailboxes)
+        status, answer = autodiscover.get_user_settings(body, mailboxes, self.url)
+        return Reply(status, answer, [("Content-Type", XML_TYPE)])
+
     # -- Entra ID's token endpoint (client credentials only) ---------------------------------------------------
     def handle_token(self, path: str, headers: Any, body: bytes) -> Reply:
         tenant = path.strip("/").split("/", 1)[0]
@@ -314,6 +329,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply = fake.handle_ews(self.headers, body, self.ntlm)
         elif path.endswith("/oauth2/v2.0/token"):
             reply = fake.handle_token(path, self.headers, body)
+        elif path.lower() == "/autodiscover/autodiscover.svc":
+            reply = fake.handle_autodiscover(self.headers, body, self.ntlm)
         else:
             reply = Reply(404, b"", [("Content-Length", "0")])
         if reply is None:
@@ -344,6 +361,16 @@ class _Handler(BaseHTTPRequestHandler):
             close = getattr(reply.stream, "close", None)
             if close is not None:
                 close()
+
+    def do_HEAD(self) -> None:
+        """exchangelib checks that an endpoint found by SRV record or redirect answers before it posts to it."""
+        known = urlsplit(self.path).path.lower() == "/autodiscover/autodiscover.svc"
+        reply = _unauthorized(self.headers) if known else Reply(404)
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a test reads `fake.requests`, not a log."""
