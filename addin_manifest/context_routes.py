@@ -1,6 +1,7 @@
 """The task pane's reads: GET /addin/api/context (everything the pane shows for the item in view, in one round
-trip), GET /addin/api/search (the record picker) and GET /addin/api/records/{kind}/{id} (a record opened in the
-pane). Both authenticated as the add-in's other endpoints are
+trip), GET /addin/api/search (the record picker), GET /addin/api/records/{kind}/{id} (a record opened in the
+pane), and GET /addin/api/templates with POST /addin/api/templates/{id}/render (insert a template while
+composing: a rendering, nothing written). All authenticated as the add-in's other endpoints are
 (addin_manifest.auth: an Entra ID token, or a CRM token in development mode) and read within the caller's
 privileges."""
 
@@ -16,6 +17,7 @@ from addin_manifest.context import ItemContext, item_context
 from addin_manifest.record import KINDS as RECORD_KINDS
 from addin_manifest.record import RecordView, read_record
 from addin_manifest.search import KINDS, search_records
+from addin_manifest.templates import readable_templates, render_for
 
 router = APIRouter(prefix="/addin/api", tags=["outlook add-in"])
 
@@ -90,6 +92,24 @@ class RecordViewOut(BaseModel):
         return cls.model_validate(view, from_attributes=True)
 
 
+class TemplateOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    target_entity: str | None = Field(description="The kind of record it is for; null: a global template.")
+    language_code: str
+
+
+class RecordRefIn(BaseModel):
+    type: str = Field(description=f"One of {', '.join(RECORD_KINDS)}.")
+    id: uuid.UUID
+
+
+class RenderedOut(BaseModel):
+    subject: str = Field(description="One line: a value's line breaks became spaces.")
+    body_html: str | None = Field(description="The template's HTML with every value HTML-escaped.")
+    body_text: str | None
+
+
 class FoundOut(BaseModel):
     type: str
     id: uuid.UUID
@@ -126,3 +146,18 @@ def search(caller: AddinCallerDep, q: Annotated[str, Query(min_length=1, max_len
 def record(caller: AddinCallerDep, kind: Annotated[str, Path(description=f"One of {', '.join(RECORD_KINDS)}.")],
            record_id: uuid.UUID) -> Any:
     return RecordViewOut.of(read_record(caller.uow.session, caller.principal, kind, record_id))
+
+
+@router.get("/templates", response_model=list[TemplateOut],
+            summary="The email templates the caller may read, for the kinds of record the pane shows")
+def templates(caller: AddinCallerDep) -> Any:
+    return [TemplateOut.model_validate(t, from_attributes=True)
+            for t in readable_templates(caller.uow.session, caller.principal)]
+
+
+@router.post("/templates/{template_id}/render", response_model=RenderedOut,
+             summary="A template filled from a record the caller may read, to insert into the mail being written",
+             responses={404: {"description": "No such template or record, or one the caller may not read."}})
+def render_template(caller: AddinCallerDep, template_id: uuid.UUID, body: RecordRefIn) -> Any:
+    done = render_for(caller.uow, caller.principal, template_id, body.type, body.id)
+    return RenderedOut(subject=done.subject, body_html=done.body_html, body_text=done.body_text)

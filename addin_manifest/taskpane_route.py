@@ -25,7 +25,7 @@ TASKPANE_HEADERS = {**PAGE_HEADERS, "Content-Security-Policy": TASKPANE_CSP}
 
 WEB = StaticPage(Path(__file__).parent / "taskpane", "taskpane.html", {
     "taskpane.css": CSS, "pane.js": JS, "actions.js": JS, "api.js": JS, "dom.js": JS, "item.js": JS,
-    "lists.js": JS, "record.js": JS},
+    "lists.js": JS, "record.js": JS, "templates.js": JS},
     headers=TASKPANE_HEADERS)
 
 router = APIRouter(prefix="/addin", include_in_schema=False)

@@ -13,6 +13,7 @@ const CUSTOMER_TYPES = ["contact", "account"];
 
 let pane = null; // pane.js' state: the item in view (snapshot) and its context
 let reload = null;
+let picked = () => {}; // told of each record picked (templates.js: the record a template is for)
 let regarding = null; // the record picked in the search, {type, id, name}
 let shownKey = null; // the item the forms were last filled for
 let searches = 0;
@@ -49,6 +50,7 @@ function pick(record) {
   $("regarding-picked").textContent = record
     ? "Regarding: " + typeName(record.type) + " " + record.name : "Regarding: nothing";
   $("regarding-results").replaceChildren();
+  picked(record);
 }
 
 function resultItem(found) {
@@ -204,9 +206,10 @@ function searchAsTyped(input, work) {
   });
 }
 
-export function setupActions(state, refresh) {
+export function setupActions(state, refresh, onPick) {
   pane = state;
   reload = refresh;
+  if (onPick) picked = onPick;
   searchAsTyped($("regarding-search"), search);
   searchAsTyped($("case-customer-search"), searchCustomers);
   $("untrack").addEventListener("click", (event) => run(event.currentTarget, untrack));
@@ -255,11 +258,14 @@ export function showActions(snapshot, context) {
   const key = itemKey(snapshot);
   if (key !== shownKey) fillForms(snapshot);
   shownKey = key;
-  $("untrack").hidden = meeting || !context.tracked;
-  $("track-form").hidden = !meeting && Boolean(context.tracked);
+  // A draft is on no server yet: nothing to track or make a record from; its picker chooses a template's record.
+  const draft = Boolean(snapshot.composing);
+  $("untrack").hidden = meeting || draft || !context.tracked;
+  $("track-form").hidden = !meeting && !draft && Boolean(context.tracked);
   $("track-series-label").hidden = !(meeting && snapshot.seriesId);
+  $("track").hidden = draft;
   $("track").textContent = meeting ? "Track meeting" : "Track";
   $("track").dataset.action = meeting ? "track-appointment" : "track";
-  $("create").hidden = meeting;
+  $("create").hidden = meeting || draft;
   $("case-customer").replaceChildren(...customerOptions(context));
 }

@@ -36,6 +36,12 @@ async function sharedMailbox(item) {
   }
 }
 
+// Office.js' compose mode: the subject can be set and text inserted in the body (read mode has neither).
+function isComposing(item) {
+  return Boolean((item.subject && typeof item.subject.setAsync === "function")
+    || (item.body && typeof item.body.setSelectedDataAsync === "function"));
+}
+
 export async function readItem(item) {
   const mailbox = Office.context.mailbox;
   const appointment = item.itemType === "appointment";
@@ -56,6 +62,7 @@ export async function readItem(item) {
     to: to,
     cc: appointment ? [] : await people(item.cc),
     mailbox: await sharedMailbox(item),
+    composing: isComposing(item), // a draft: templates can be inserted into it
   };
 }
 

@@ -1,7 +1,7 @@
 // The task pane (Dynamics 365 App for Outlook is the model): signs in through Office, then shows for the item in
 // view its people's CRM records, their open cases and opportunities, recent activities and whether the mail is
 // tracked; follows the selected item when pinned (ItemChanged). The actions (track, create) are actions.js'; a
-// record opened from any list is record.js'.
+// record opened from any list is record.js'; inserting a template into a draft is templates.js'.
 
 import { setupActions, showActions } from "./actions.js";
 import { api, ApiError, signIn } from "./api.js";
@@ -9,6 +9,7 @@ import { $, fillList, recordName, say, showProblem } from "./dom.js";
 import { contextQuery, readItem } from "./item.js";
 import { activityItem, openItem, personItem } from "./lists.js";
 import { closeRecord, openRecord, setupRecord } from "./record.js";
+import { setupTemplates, showTemplates, templateRecordPicked } from "./templates.js";
 
 const state = {
   whoami: null,
@@ -39,9 +40,10 @@ function trackedStatus(tracked) {
 
 function render() {
   const { snapshot, context } = state;
-  $("item-kind").textContent = snapshot.kind === "appointment" ? "Meeting" : "Mail";
+  $("item-kind").textContent = snapshot.kind === "appointment" ? "Meeting" : snapshot.composing ? "Draft" : "Mail";
   $("subject").textContent = snapshot.subject || "(no subject)";
   if (snapshot.kind === "appointment") $("tracked-status").textContent = "";
+  else if (snapshot.composing) $("tracked-status").textContent = "Not sent yet";
   else trackedStatus(context.tracked);
   fillList($("people"), context.people, (person) => personItem(person, openRecord));
   fillList($("cases"), context.open_cases, (item) => openItem(item, openRecord), $("no-cases"));
@@ -72,6 +74,7 @@ export async function load() {
     Object.assign(state, { snapshot, context });
     showProblem(null);
     render();
+    await showTemplates(snapshot, context);
     $("no-item").hidden = true;
     $("item").hidden = false;
     setState("ready");
@@ -99,7 +102,8 @@ async function start() {
     return;
   }
   $("who").textContent = "Signed in as " + state.whoami.full_name + " (" + state.whoami.email + ")";
-  setupActions(state, load);
+  setupActions(state, load, templateRecordPicked);
+  setupTemplates();
   setupRecord(state.whoami);
   const mailbox = Office.context.mailbox;
   if (Office.context.requirements.isSetSupported("Mailbox", "1.5")) { // a pinned pane follows the selection

@@ -104,14 +104,21 @@ class EmailTemplateService(RecordService[EmailTemplate]):
         record = self._readable(spec, record_id)
         if record is None:
             raise NotFound(f"no {record_type} with id {record_id}")
-        records = {SENDER_PREFIX: self.session.get(User, self.principal.user_id)}
+        return self.render_record(template, spec, record, self.principal.user_id)
+
+    def render_record(
+        self, template: EmailTemplate, spec: EntitySpec, record: Any, sender_id: uuid.UUID
+    ) -> RenderedFor:
+        """`template` filled from `record` (which the caller has read), the records it looks up that he can read,
+        and the sender `sender_id` (the caller, or the owner a quick campaign's emails are sent by)."""
+        records = {SENDER_PREFIX: self.session.get(User, sender_id)}
         for name, column in _linked(spec.model):
             value = getattr(record, column)
             if name not in records and value is not None:
                 records[name] = self._readable(entity(name), value)  # unreadable: its placeholders default
         records[spec.name] = record
         rendered = render(template.subject, template.body_text, template.body_html, records)
-        return RenderedFor(template, record_type, record_id, rendered, records)
+        return RenderedFor(template, spec.name, record.id, rendered, records)
 
     def instantiate(self, template_id: uuid.UUID, record_type: str, record_id: uuid.UUID) -> Any:
         """A draft email regarding the record, written to it (or the contact, lead or account it looks up),

@@ -11,14 +11,21 @@ Choices where Dynamics leaves room:
   cannot read are failures without their id.
 - target_count counts every member: those the caller reads and the hidden ones of a static list.
 - subject and description are templates: {name}, {first_name}, {last_name}, {company_name} and {email} are
-  replaced by the member's values ({{ and }} for braces); any other placeholder is refused on create."""
+  replaced by the member's values ({{ and }} for braces); any other placeholder is refused on create.
+- Or an email quick campaign names an email template (email_template_id) instead: each member's email is the
+  template rendered for him (services.email_templates: HTML-escaped values in the HTML body, no line break in
+  the subject), with its HTML body; the member is the template's record, so a template for another entity
+  (and not global) is refused on create. The quick campaign keeps the template's subject as its subject (no
+  column holds the template's id)."""
 
 import string
 import uuid
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import SharedWork
+from crm_core.entities import entity
 from crm_core.errors import Conflict, CrmError, NotFound, ValidationFailed
 from crm_core.marketing_states import (
     QC_ABORTED,
@@ -35,11 +42,14 @@ from crm_core.services.campaign_distribution import (
     create_member_activity,
     skip_reason,
 )
+from crm_core.services.email_templates import EmailTemplateService
 from crm_core.services.marketing_lists import MarketingListService
 from crm_core.services.records import OwnerRef, RecordService
 
 PLACEHOLDERS = ("name", "first_name", "last_name", "company_name", "email")
 UNREADABLE = "you cannot read this member"
+# What one member's activity says: its subject, its description, and more values (an email's HTML body).
+Content = Callable[[Member], tuple[str, str | None, dict[str, Any]]]
 
 
 def parse_template(field_name: str, template: str | None) -> list[tuple[str, str | None]]:
@@ -71,6 +81,14 @@ def render(pieces: list[tuple[str, str | None]], member: Member) -> str:
     return "".join(literal + ((values[name] or "") if name else "") for literal, name in pieces)
 
 
+def _placeholder_content(subject: list[tuple[str, str | None]],
+                         description: list[tuple[str, str | None]]) -> Content:
+    def content(member: Member) -> tuple[str, str | None, dict[str, Any]]:
+        return render(subject, member), render(description, member) if description else None, {}
+
+    return content
+
+
 class QuickCampaignService(RecordService[QuickCampaign]):
     entity_name = "quick_campaign"
     sortable: ClassVar[set[str]] = {"created_on", "modified_on", "name"}
@@ -83,10 +101,16 @@ class QuickCampaignService(RecordService[QuickCampaign]):
         activity_type = values.get("activity_type")
         if activity_type not in QUICK_CAMPAIGN_TYPES:
             raise ValidationFailed.field("activity_type", f"one of {', '.join(QUICK_CAMPAIGN_TYPES)}")
-        subject = parse_template("subject", values.get("subject"))
-        description = parse_template("description", values.get("description"))
-        if not subject:
-            raise ValidationFailed.field("subject", "a quick campaign needs a subject for its activities")
+        template_id = values.pop("email_template_id", None)
+        if template_id is not None:
+            content = self._template_content(template_id, activity_type, lst.member_type, values, owner)
+        else:
+            subject = parse_template("subject", values.get("subject"))
+            description = parse_template("description", values.get("description"))
+            if not subject:
+                raise ValidationFailed.field("subject", "a quick campaign needs a subject for its activities "
+                                             "(or, for emails, an email_template_id)")
+            content = _placeholder_content(subject, description)
 
         record = QuickCampaign(id=uuid.uuid4())
         self._set_owner(record, owner or OwnerRef("user", self.principal.user_id), Privilege.CREATE)
@@ -95,7 +119,7 @@ class QuickCampaignService(RecordService[QuickCampaign]):
         self.apply(record, values, creating=True)
         self.session.add(record)
         self.session.flush()
-        self._run(record, lst, subject, description, owner)
+        self._run(record, lst, content, owner)
         self.uow.commit()
         return record
 
@@ -120,8 +144,35 @@ class QuickCampaignService(RecordService[QuickCampaign]):
             raise ValidationFailed.field("list_id", "this marketing list is inactive; activate it first")
         return lst
 
-    def _run(self, record: QuickCampaign, lst: MarketingList, subject: list[tuple[str, str | None]],
-             description: list[tuple[str, str | None]], owner: OwnerRef | None) -> None:
+    def _template_content(self, template_id: uuid.UUID, activity_type: str, member_type: str,
+                          values: dict[str, Any], owner: OwnerRef | None) -> Content:
+        """Each member's email from the template; 422 naming email_template_id when it cannot write them."""
+        if activity_type != "email":
+            raise ValidationFailed.field("email_template_id", "an email template writes emails: use it with "
+                                         "activity_type email")
+        if values.get("subject") or values.get("description"):
+            raise ValidationFailed.field("email_template_id", "give an email template or a subject and "
+                                         "description, not both")
+        templates = EmailTemplateService(SharedWork(self.uow), self.principal)
+        try:
+            template = templates.get(template_id)
+        except NotFound:
+            raise ValidationFailed.field("email_template_id", f"no email template with id {template_id}") from None
+        if template.target_entity not in (None, member_type):
+            raise ValidationFailed.field("email_template_id", f"this template is for a {template.target_entity}; "
+                                         f"the list's members are {member_type}s")
+        values.update(subject=template.subject[:400], description=None)
+        # {{user.*}} is the sender's, as create_member_activity picks him.
+        sender = owner.id if owner is not None and owner.type == "user" else self.principal.user_id
+        spec = entity(member_type)
+
+        def content(member: Member) -> tuple[str, str | None, dict[str, Any]]:
+            done = templates.render_record(template, spec, member.record, sender).rendered
+            return done.subject, done.body_text, {"body_html": done.body_html}
+
+        return content
+
+    def _run(self, record: QuickCampaign, lst: MarketingList, content: Content, owner: OwnerRef | None) -> None:
         self.uow.set_action("run")
         record.statuscode, record.started_on = QC_IN_PROGRESS, utcnow()
         self.session.flush()
@@ -133,10 +184,10 @@ class QuickCampaignService(RecordService[QuickCampaign]):
             reason = skip_reason(record.activity_type, member)
             if reason is None:
                 try:
+                    subject, description, extra = content(member)
                     create_member_activity(
-                        activities, record.activity_type, member, render(subject, member),
-                        render(description, member) if description else None, ("quick_campaign", record.id), owner,
-                        action="quick_campaign")
+                        activities, record.activity_type, member, subject, description,
+                        ("quick_campaign", record.id), owner, extra, action="quick_campaign")
                     success += 1
                     continue
                 except CrmError as exc:

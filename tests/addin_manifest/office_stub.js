@@ -7,6 +7,9 @@
 // from/organizer {displayName, emailAddress}, to/cc/requiredAttendees/optionalAttendees arrays, seriesId,
 // internetMessageId, conversationId, and `shared` ({owner, targetMailbox}) for an item in a shared mailbox.
 // window.__officeStub.selectItem(item) swaps the item and fires ItemChanged, as Outlook does for a pinned pane.
+// An item with `compose: true` is a draft as compose mode shows it: subject, from, to and cc are objects with
+// getAsync (the subject setAsync too), the body has getAsync, getTypeAsync (`bodyType`, default "html") and
+// setSelectedDataAsync; what the pane sets is recorded in window.__officeStub.composed {subject, inserted: [...]}.
 (function () {
   "use strict";
   const config = window.__officeStubConfig || {};
@@ -17,8 +20,43 @@
     return { status: "succeeded", value: value };
   }
 
+  function answer(options, callback, value) {
+    const done = typeof options === "function" ? options : callback;
+    setTimeout(() => done(succeeded(value)), 0);
+  }
+
+  function composeField(value, name) {
+    const field = { getAsync: (options, callback) => answer(options, callback, value) };
+    if (name) {
+      field.setAsync = function (data, options, callback) {
+        value = data;
+        stub.composed[name] = data;
+        answer(options, callback, undefined);
+      };
+    }
+    return field;
+  }
+
+  function makeDraft(spec) {
+    stub.composed = { subject: null, inserted: [] };
+    const body = {
+      getAsync: (type, options, callback) => answer(options, callback, spec.body || ""),
+      getTypeAsync: (options, callback) => answer(options, callback, spec.bodyType || "html"),
+      setSelectedDataAsync: function (data, options, callback) {
+        stub.composed.inserted.push({ data: data, coercionType: (options && options.coercionType) || "text" });
+        answer(options, callback, undefined);
+      },
+    };
+    return {
+      itemType: "message", conversationId: spec.conversationId || null, body: body,
+      subject: composeField(spec.subject || "", "subject"), from: composeField(spec.from || null),
+      to: composeField(spec.to || []), cc: composeField(spec.cc || []),
+    };
+  }
+
   function makeItem(spec) {
     if (!spec) return null;
+    if (spec.compose) return makeDraft(spec);
     const item = Object.assign({ to: [], cc: [], requiredAttendees: [], optionalAttendees: [] }, spec);
     item.getSharedPropertiesAsync = function (options, callback) {
       const done = typeof options === "function" ? options : callback;
@@ -62,6 +100,7 @@
     },
     EventType: { ItemChanged: "olkItemSelectedChanged" },
     AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+    CoercionType: { Html: "html", Text: "text" },
     MailboxEnums: {
       RestVersion: { v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" },
       ItemType: { Message: "message", Appointment: "appointment" },

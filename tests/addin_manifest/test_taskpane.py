@@ -18,7 +18,8 @@ from tests.org import OrgBuilder, TestUser
 # The harness' fixtures, where pytest finds them for this module.
 pane, shot, addin_dev_mode = taskpane_fixtures.pane, taskpane_fixtures.shot, taskpane_fixtures.addin_dev_mode
 
-ASSETS = ("taskpane.css", "pane.js", "actions.js", "api.js", "dom.js", "item.js", "lists.js", "record.js")
+ASSETS = ("taskpane.css", "pane.js", "actions.js", "api.js", "dom.js", "item.js", "lists.js", "record.js",
+          "templates.js")
 JANE = ("Jane Doe", "jane@fabrikam.example")
 
 

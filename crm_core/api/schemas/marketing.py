@@ -214,8 +214,12 @@ class QuickCampaignCreate(OwnerIn):
     list_id: uuid.UUID
     activity_type: Literal[QUICK_CAMPAIGN_TYPES] = Field(  # type: ignore[valid-type]
         description=", ".join(QUICK_CAMPAIGN_TYPES))
-    subject: str = Field(min_length=1, max_length=400, description=_TEMPLATE)
+    subject: str | None = Field(default=None, min_length=1, max_length=400,
+                                description=f"{_TEMPLATE} Required unless email_template_id is given.")
     description: str | None = Field(default=None, description=_TEMPLATE)
+    email_template_id: uuid.UUID | None = Field(default=None, description=(
+        "Emails only, instead of subject and description: each member's email is this email template rendered "
+        "for him (a template for the list's member type, or a global one)."))
 
 
 class QuickCampaignUpdate(Strict):
