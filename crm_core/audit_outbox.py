@@ -41,8 +41,11 @@ def install(factory: sessionmaker[Session], model: type[Any], rows_of: RowsOf, c
             state.session.execute(insert(model), rows)
         return result
 
-    def forget(session: Session, _transaction: Any) -> None:
-        session.info.pop(cache_key, None)
+    def forget(session: Session, transaction: Any) -> None:
+        # The outermost transaction only: a flush and a savepoint end inner ones, and dropping the cache there
+        # would read the subscriptions again after every flush.
+        if transaction.parent is None:
+            session.info.pop(cache_key, None)
 
     event.listen(factory, "before_flush", before_flush)
     event.listen(factory, "do_orm_execute", on_execute)

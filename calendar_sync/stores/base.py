@@ -66,6 +66,15 @@ class CalendarStore(Protocol):
         ...
 
 
+@runtime_checkable
+class PreparesWrites(Protocol):
+    """A store that can get ready for a pass's writes at once: the engine hands it every item it is about to
+    write to it before the first one (the CRM looks up all their addresses in one go rather than item by item)."""
+
+    def prepare(self, items: Iterable[CalendarItem]) -> None:
+        ...
+
+
 class ListingChanges:
     """A mixin for stores with no delta: `changes` is a full listing, `get_many` one `get` at a time."""
 

@@ -13,7 +13,7 @@ handed to calendar_sync.scheduling.publication_store, which decides what a chang
 may do (the CRM is the master of bookings)."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -26,8 +26,8 @@ from calendar_sync.appointments.lookup import find_meeting
 from calendar_sync.appointments.parties import Records, item_addresses, resolve
 from calendar_sync.appointments.relevance import concerns_crm, is_tracked
 from calendar_sync.appointments.to_ical import render
-from calendar_sync.appointments.versions import versions
-from calendar_sync.errors import NotFound, PreconditionFailed
+from calendar_sync.appointments.versions import ACTIVITIES, version_of, versions
+from calendar_sync.errors import ItemBroken, NotFound, PreconditionFailed
 from calendar_sync.items import CalendarItem
 from calendar_sync.scheduling.publication_store import PublishedBookings
 from calendar_sync.stores.base import Changes, ListingChanges
@@ -36,6 +36,10 @@ from calendar_sync.stores.crm_changes import CrmCursor, first_cursor, touched_si
 from crm_core.db.types import utcnow
 from crm_core.models import Activity, Appointment, RecurringAppointment
 from crm_core.models.calendars import Calendar, CalendarSyncItem
+
+# Addresses per lookup in prepare(): each is a bound parameter once per email column of a kind (three for
+# contacts), and SQLite allows 32,766 parameters to a statement.
+_LOOKUP_CHUNK = 1000
 
 
 class CrmCalendarStore(ListingChanges):
@@ -58,24 +62,46 @@ class CrmCalendarStore(ListingChanges):
             found = self._resolved[item.hash] = resolve(self.session, item_addresses(item))
         return concerns_crm(self.session, self.calendar, item, found)
 
+    def prepare(self, items: Iterable[CalendarItem]) -> None:
+        """The addresses of every item the pass will write, looked up together (a query per kind of record for
+        the pass, not for each item)."""
+        wanted: dict[str, set[str]] = {}
+        for item in items:
+            if item.hash in self._resolved:
+                continue
+            try:
+                wanted[item.hash] = item_addresses(item)
+            except ItemBroken:  # the write will say so; no lookup for it
+                continue
+        if not wanted:
+            return
+        every = sorted(set().union(*wanted.values()))
+        found: Records = {}
+        for at in range(0, len(every), _LOOKUP_CHUNK):
+            found.update(resolve(self.session, every[at:at + _LOOKUP_CHUNK]))
+        for key, addresses in wanted.items():
+            self._resolved[key] = {a: found[a] for a in addresses if a in found}
+
     def _write(self, item: CalendarItem, record: Record | None = None) -> Record:
         return write_item(self.session, self.calendar, item, record, self._resolved.pop(item.hash, None))
 
     def _in_scope(self) -> Select[Any]:
-        """The appointments and series of this calendar, canceled ones included."""
-        return select(Activity.id).where(
-            Activity.activity_type.in_(_TYPES), Activity.instance_type_code.in_((0, 1)),
-            or_(Activity.owning_user_id == self.calendar.user_id, Activity.id.in_(self._linked())))
+        """The appointments and series of this calendar, canceled ones included (from the activities table
+        alone: no subtype's table is needed)."""
+        a = ACTIVITIES
+        return select(a.id).where(
+            a.activity_type.in_(_TYPES), a.instance_type_code.in_((0, 1)),
+            or_(a.owning_user_id == self.calendar.user_id, a.id.in_(self._linked())))
 
     def _linked(self) -> Select[Any]:
         return select(CalendarSyncItem.activity_id).where(
             CalendarSyncItem.calendar_id == self.calendar.id, CalendarSyncItem.activity_id.is_not(None))
 
     def _listed(self) -> Select[Any]:
-        return self._in_scope().where(Activity.statecode != CANCELED[0])
+        return self._in_scope().where(ACTIVITIES.statecode != CANCELED[0])
 
     def list(self) -> Iterator[tuple[str, str]]:
-        listing = {str(i): etag for i, etag in versions(self.session, self._listed()).items()}
+        listing = versions(self.session, self._listed())
         listing.update(self.bookings.list())
         return iter(sorted(listing.items()))
 
@@ -88,9 +114,8 @@ class CrmCalendarStore(ListingChanges):
         if mark is None or mark.due(started):
             return Changes(changed=dict(self.list()), cursor=first_cursor(started).text, complete=True)
         touched = touched_since(self._in_scope(), mark.since)
-        open_ = {str(i): etag for i, etag in versions(
-            self.session, touched.where(Activity.statecode != CANCELED[0])).items()}
-        gone = {str(i) for i in self.session.scalars(touched.where(Activity.statecode == CANCELED[0]))}
+        open_ = versions(self.session, touched.where(ACTIVITIES.statecode != CANCELED[0]))
+        gone = {str(i) for i in self.session.scalars(touched.where(ACTIVITIES.statecode == CANCELED[0]))}
         bookings = self.bookings.list()
         linked_bookings = select(CalendarSyncItem.activity_id).join(
             Activity, Activity.id == CalendarSyncItem.activity_id).where(
@@ -122,9 +147,10 @@ class CrmCalendarStore(ListingChanges):
         return str(record.id), self._etag(record)
 
     def update(self, href: str, item: CalendarItem, etag: str) -> str:
+        loaded = self._load(href)  # held, so that owns() finds it in the session rather than reading it again
         if self.bookings.owns(href):
             return self.bookings.update(href, item, etag)
-        record = self._record(href)
+        record = self._record(href, loaded)
         self._check(record, etag)
         if self.is_organizer_copy(item):
             self._write(item, record)
@@ -133,20 +159,23 @@ class CrmCalendarStore(ListingChanges):
         return self._etag(record)
 
     def delete(self, href: str, etag: str) -> None:
+        loaded = self._load(href)  # held, as in update()
         if self.bookings.owns(href):
             return self.bookings.delete(href, etag)
-        record = self._record(href)
+        record = self._record(href, loaded)
         self._check(record, etag)
         record.statecode, record.statuscode = CANCELED
         self.session.flush()
 
     # --- internals -----------------------------------------------------------------------------------------
-    def _record(self, href: str) -> Record:
+    def _load(self, href: str) -> Activity | None:
         try:
-            record_id = uuid.UUID(href)
+            return self.session.get(Activity, uuid.UUID(href))
         except ValueError:
-            raise NotFound(f"{href} is not an appointment of the CRM") from None
-        record = self.session.get(Activity, record_id)
+            return None
+
+    def _record(self, href: str, loaded: Activity | None = None) -> Record:
+        record = loaded if loaded is not None else self._load(href)
         if not isinstance(record, Appointment | RecurringAppointment) or record.instance_type_code not in (0, 1):
             raise NotFound(f"no appointment {href}")
         if record.statecode == CANCELED[0]:
@@ -155,7 +184,9 @@ class CrmCalendarStore(ListingChanges):
 
     def _etag(self, record: Record) -> str:
         self.session.flush()
-        return versions(self.session, select(Activity.id).where(Activity.id == record.id))[record.id]
+        etag = version_of(self.session, record.id)
+        assert etag is not None  # the record was just read and flushed
+        return etag
 
     def _check(self, record: Record, etag: str) -> None:
         if self._etag(record) != etag:

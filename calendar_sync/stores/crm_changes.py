@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import aliased
 
 from crm_core.models import Activity
 
@@ -58,12 +57,13 @@ def first_cursor(started: datetime) -> CrmCursor:
 
 
 def touched_since(scope: Select[tuple[object]], since: datetime) -> Select[tuple[object]]:
-    """The ids of `scope` (a SELECT of appointment and series ids) stamped at or after `since`, themselves or
-    through one of their exceptions."""
-    exception = aliased(Activity)
-    exceptions = select(exception.series_id).where(
-        exception.activity_type.in_(APPOINTMENT_TYPES),
-        exception.instance_type_code == 3,
-        exception.modified_on >= since,
+    """The ids of `scope` (a SELECT of appointment and series ids from the activities table) stamped at or after
+    `since`, themselves or through one of their exceptions."""
+    activities = Activity.__table__
+    exception = activities.alias("exception")
+    exceptions = select(exception.c.series_id).where(
+        exception.c.activity_type.in_(APPOINTMENT_TYPES),
+        exception.c.instance_type_code == 3,
+        exception.c.modified_on >= since,
     )
-    return scope.where((Activity.modified_on >= since) | Activity.id.in_(exceptions))
+    return scope.where((activities.c.modified_on >= since) | activities.c.id.in_(exceptions))

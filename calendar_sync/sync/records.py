@@ -33,20 +33,25 @@ class DbStatusBook:
         return out
 
     def save(self, status: Status) -> None:
-        row = self.session.scalar(select(CalendarSyncItem).where(
-            CalendarSyncItem.calendar_id == self.calendar_id, CalendarSyncItem.uid == status.uid))
-        if row is None:
-            row = CalendarSyncItem(calendar_id=self.calendar_id, uid=status.uid)
-            self.session.add(row)
+        # An UPDATE by (calendar, UID), and an INSERT only when it found no row: one statement for the usual case
+        # instead of reading the row first. No ORM object of these rows is held during a pass (load() reads
+        # columns), so none goes stale.
         crm, remote = status.crm, status.remote
-        row.activity_id = uuid.UUID(crm.href) if crm is not None else None
-        row.crm_etag = crm.etag if crm is not None else None
-        row.crm_hash = crm.hash if crm is not None else None
-        row.remote_href = remote.href if remote is not None else None
-        row.remote_etag = remote.etag if remote is not None else None
-        row.remote_hash = remote.hash if remote is not None else None
-        row.ignored = status.ignored
-        self.session.flush()
+        values = {
+            "activity_id": uuid.UUID(crm.href) if crm is not None else None,
+            "crm_etag": crm.etag if crm is not None else None,
+            "crm_hash": crm.hash if crm is not None else None,
+            "remote_href": remote.href if remote is not None else None,
+            "remote_etag": remote.etag if remote is not None else None,
+            "remote_hash": remote.hash if remote is not None else None,
+            "ignored": status.ignored,
+        }
+        t = CalendarSyncItem.__table__
+        self.session.flush()  # the action's own rows first: the status row refers to its appointment
+        done = self.session.execute(
+            t.update().where(t.c.calendar_id == self.calendar_id, t.c.uid == status.uid).values(**values))
+        if not done.rowcount:  # type: ignore[attr-defined]
+            self.session.execute(t.insert().values(calendar_id=self.calendar_id, uid=status.uid, **values))
 
     def forget(self, uid: str) -> None:
         self.session.execute(delete(CalendarSyncItem).where(

@@ -1,7 +1,8 @@
 """Two-way sync between the CRM and a real CalDAV server (Radicale and Xandikos, on loopback), through the
 runner the CLI, the API and the workers use: each direction, each kind of change, a recurring series with a
-moved and a removed occurrence, the incoming filter, conflicts under each policy, and a pass killed halfway
-that resumes with nothing lost or doubled."""
+moved and a removed occurrence, the incoming filter, conflicts under each policy, a pass killed halfway (or in
+the middle of a transaction of CRM writes) that resumes with nothing lost or doubled, and an object the CRM
+refuses among others."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,13 +13,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from calendar_sync.appointments.from_ical import write_item
+from calendar_sync.errors import ItemBroken
 from calendar_sync.items import CalendarItem
 from calendar_sync.runner import sync_calendar
+from calendar_sync.stores import crm as crm_store
 from calendar_sync.stores.caldav import CaldavStore
 from calendar_sync.stores.registry import StoreOptions
 from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.models import Appointment, Contact, RecurringAppointment
-from crm_core.models.calendars import Calendar, CalendarConflict
+from crm_core.models.calendars import Calendar, CalendarConflict, CalendarSyncItem
 from crm_core.security.principal import Principal
 from crm_core.services.calendars import CalendarService
 from tests.api import created
@@ -250,3 +254,54 @@ def test_a_pass_killed_halfway_resumes_with_nothing_lost_or_doubled(world: World
     with world.factory() as session:
         calendar = session.get_one(Calendar, world.calendar_id)
         assert calendar.last_synced_on is not None and calendar.last_error_reason is None
+
+
+def test_a_pass_killed_inside_a_batch_of_crm_writes_leaves_the_crm_and_its_status_agreeing(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes into the CRM share a transaction with their status rows: a death in the middle of them keeps no
+    write without its status row (which would be written twice) nor a status row without its write (lost)."""
+    meetings = [event_item(summary=f"Meeting {n}", attendees=("alice@example.com",)) for n in range(4)]
+    for m in meetings:
+        world.dav.upload(m)
+    writes = []
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        if len(writes) == 2:
+            raise Killed
+        writes.append(args)
+        return write_item(*args, **kwargs)
+
+    monkeypatch.setattr(crm_store, "write_item", dying)
+    with pytest.raises(Killed):
+        world.sync()
+    with world.factory() as session:
+        kept = set(session.scalars(select(Appointment.id).where(Appointment.statecode != 2)))
+        statused = set(session.scalars(select(CalendarSyncItem.activity_id).where(
+            CalendarSyncItem.calendar_id == world.calendar_id)))
+    assert kept == statused
+    monkeypatch.undo()
+    world.sync()
+    assert world.sync().report.done == {}
+    with world.factory() as session:
+        subjects = sorted(session.scalars(select(Appointment.subject).where(Appointment.statecode != 2)))
+    assert subjects == [f"Meeting {n}" for n in range(4)]
+
+
+def test_an_object_the_crm_refuses_amid_others_is_quarantined_and_the_others_are_kept(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    meetings = [event_item(summary=f"Meeting {n}", attendees=("alice@example.com",)) for n in range(3)]
+    for m in meetings:
+        world.dav.upload(m)
+    refused = meetings[1].uid
+
+    def refusing(session: Session, calendar: Calendar, item: CalendarItem, *args: Any, **kwargs: Any) -> Any:
+        if item.uid == refused:
+            raise ItemBroken("a date the CRM cannot keep")
+        return write_item(session, calendar, item, *args, **kwargs)
+
+    monkeypatch.setattr(crm_store, "write_item", refusing)
+    summary = world.sync()
+    assert summary.to_crm == 2 and summary.quarantined == 1
+    assert world.appointment(refused) is None
+    assert [world.appointment(m.uid).subject for m in meetings if m.uid != refused] == ["Meeting 0", "Meeting 2"]
+    assert world.sync().report.done == {}
