@@ -79,6 +79,10 @@ def _connection_failure(exc: BaseException, where: str, action: str) -> Connecti
         return ConnectionFailed(f"{where} did not answer in time while {action}")
     if any(isinstance(c, (ConnectionError, requests.exceptions.ConnectionError)) for c in causes):
         return ConnectionFailed(f"connection to {where} failed while {action}: {short(exc)}")
+    # An answer cut off mid-body (a reset or drop behind a proxy) is ChunkedEncodingError, which exchangelib
+    # wraps in ErrorTimeoutExpired, its name for every connection error: a broken connection, not a protocol one.
+    if any(isinstance(c, (ews.ErrorTimeoutExpired, requests.exceptions.ChunkedEncodingError)) for c in causes):
+        return ConnectionFailed(f"connection to {where} broke while {action}: {short(exc)}")
     return None
 
 
