@@ -32,7 +32,7 @@ class CalendarItem:
         """The parsed VCALENDAR. Raises ItemBroken when it is not iCalendar or holds no event."""
         try:
             calendar = icalendar.Calendar.from_ical(self.raw)
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:  # AttributeError: tests/fuzz
             raise ItemBroken(f"not iCalendar: {exc}") from exc
         if not isinstance(calendar, icalendar.Calendar):
             raise ItemBroken("not a VCALENDAR")
@@ -64,6 +64,8 @@ class CalendarItem:
 
 def _order(component: icalendar.cal.Component) -> tuple[str, str]:
     recurrence_id = component.get("RECURRENCE-ID")
+    if isinstance(recurrence_id, list):  # found by tests/fuzz: the line repeated
+        raise ItemBroken(f"a {component.name} with {len(recurrence_id)} RECURRENCE-IDs")
     return component.name, recurrence_id.to_ical().decode() if recurrence_id is not None else ""
 
 

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import MINUTELY, SECONDLY, rrule, rrulestr
 
 from calendar_sync.errors import ItemBroken
 
@@ -82,7 +82,12 @@ class Series:
         us). Raises ItemBroken when the events cannot make a series (no DTSTART, a rule dateutil refuses)."""
         from calendar_sync.series import series_from_events
 
-        return series_from_events(cls, master, list(overrides))
+        try:
+            return series_from_events(cls, master, list(overrides))
+        except ItemBroken:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # icalendar's BrokenCalendarProperty too
+            raise ItemBroken(f"the events cannot make a series: {type(exc).__name__}: {exc}"[:300]) from exc
 
     def check(self) -> None:
         """Raises ItemBroken now if dateutil cannot read the rule, rather than at the first expansion."""
@@ -131,6 +136,7 @@ class Series:
                 raise ItemBroken(f"unreadable RRULE {line!r}: {exc}", reason="bad_rrule") from exc
             if not isinstance(rule, rrule):
                 raise ItemBroken(f"unreadable RRULE {line!r}", reason="bad_rrule")
+            _check_bounded(rule, line)
             rules.append((rule, until))
         return rules
 
@@ -191,10 +197,39 @@ class Series:
                       for wall, o in self._overridden.items() if o.this_and_future)
 
 
+_SUB_HOURLY = (SECONDLY, MINUTELY)
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _check_bounded(rule: rrule, line: str) -> None:
+    """Refuse the rules dateutil would expand for minutes (found by tests/fuzz): an event every second or
+    minute (dateutil walks every one from DTSTART to the window; no calendar client writes such events),
+    INTERVAL=0 (it never advances), and a day that never comes (BYMONTH=2;BYMONTHDAY=31), for which
+    dateutil searches up to the year 9999."""
+    if rule._interval < 1:  # dateutil keeps the parsed rule only in private fields
+        raise ItemBroken(f"RRULE {line!r}: INTERVAL must be a positive integer (0 never advances)",
+                         reason="bad_rrule")
+    if rule._freq in _SUB_HOURLY:
+        raise ItemBroken(f"RRULE {line!r} repeats more often than hourly", reason="bad_rrule")
+    months = rule._bymonth or range(1, 13)
+    days = rule._bymonthday  # positive days; negative ones (from the end) always exist
+    if days and not rule._bynmonthday and not any(d <= _MONTH_DAYS[m - 1] for m in months for d in days):
+        raise ItemBroken(f"RRULE {line!r} names a day that does not exist", reason="bad_rrule")
+
+
 def expand(series: Series, window_start: Moment, window_end: Moment, *,
            include_cancelled: bool = False) -> list[Occurrence]:
     """The occurrences of `series` overlapping [window_start, window_end), sorted by start. An empty
-    occurrence counts when it starts inside the window. Cancelled ones only with `include_cancelled`."""
+    occurrence counts when it starts inside the window. Cancelled ones only with `include_cancelled`.
+    Raises ItemBroken for a series whose dates leave Python's range (year 1 to 9999; found by tests/fuzz)."""
+    try:
+        return _expand(series, window_start, window_end, include_cancelled)
+    except OverflowError as exc:
+        raise ItemBroken(f"the series reaches past the year 9999 or before the year 1: {exc}",
+                         reason="bad_date") from exc
+
+
+def _expand(series: Series, window_start: Moment, window_end: Moment, include_cancelled: bool) -> list[Occurrence]:
     if series.cancelled and not include_cancelled:
         return []
     lo, hi = _window(series, window_start), _window(series, window_end)

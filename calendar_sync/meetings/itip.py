@@ -103,7 +103,10 @@ def sequence_of(event: icalendar.Event) -> int:
 
 
 def stamp_of(event: icalendar.Event) -> datetime | None:
-    return utc_stamp(event.get("DTSTAMP"))
+    try:
+        return utc_stamp(event.get("DTSTAMP"))
+    except ValueError:  # found by tests/fuzz: an unreadable DTSTAMP (BrokenCalendarProperty) orders as none
+        return None
 
 
 def is_newer(sequence: int, stamp: datetime | None, have_sequence: int | None, have_stamp: datetime | None) -> bool:

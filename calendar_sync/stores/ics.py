@@ -180,7 +180,7 @@ def split_feed(raw: bytes) -> Feed:
     try:
         calendars = icalendar.Calendar.from_ical(raw, multiple=True)
         broken: dict[str, ItemBroken] = {}
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):  # AttributeError: a misspelt VTIMEZONE
         calendars, broken = _parse_each_component(raw)
     # Google and others write floating times and name their zone in X-WR-TIMEZONE: make that RFC 5545.
     calendars = [x_wr_timezone.to_standard(cal, add_timezone_component=True) if "X-WR-TIMEZONE" in cal else cal
@@ -263,7 +263,7 @@ def _parse_each_component(raw: bytes) -> tuple[list[icalendar.Calendar], dict[st
         text = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + block.group(0) + b"\r\nEND:VCALENDAR\r\n"
         try:
             calendars.append(icalendar.Calendar.from_ical(text))
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             uid = re.search(rb"^UID:(.*?)\r?$", block.group(0), re.MULTILINE)
             name = uid.group(1).decode("utf-8", "replace") if uid else hashlib.sha256(block.group(0)).hexdigest()
             broken[href_for(name)] = ItemBroken(f"a {block.group(1).decode()} icalendar cannot read: {exc}")

@@ -38,7 +38,7 @@ def normalise_address(address: str, display_name: str = "") -> Address | None:
         return None
     if local.startswith('"') and local.endswith('"') and len(local) > 1:
         local = local[1:-1]
-    if _LOCAL_FORBIDDEN.search(local) or len(local) > 64:
+    if not local or _LOCAL_FORBIDDEN.search(local) or len(local) > 64:  # '""@host' unquotes to nothing
         return None
     host = normalise_domain(domain)
     if host is None:
@@ -71,7 +71,9 @@ def read_addresses(message: EmailMessage, header: str) -> tuple[list[Address], l
     try:
         items = _items(message, header)
     except Exception:
-        raws = [str(v) for v in message.get_all(header, [])]
+        # The raw values: get_all parses again, and raises again (found by tests/fuzz: the stdlib's TypeError
+        # and IndexError on some groups), which made the whole mail unreadable for one bad address.
+        raws = [repair_header_text(str(v)) for k, v in message.raw_items() if k.lower() == header]
         return [], [UnparseableAddress(header, r) for r in raws]
     for name, spec, raw in ((repair_header_text(n), repair_header_text(s), repair_header_text(r)) for n, s, r in items):
         if not spec and not name:

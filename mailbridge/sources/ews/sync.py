@@ -35,6 +35,13 @@ class SyncPage:
 
 
 def _change(element: Any) -> ItemChange:
+    try:
+        return _read_change(element)
+    except (ValueError, IndexError) as exc:  # found by tests/fuzz: no item element, no ItemId, a bad date or tag
+        raise ProtocolError(f"SyncFolderItems answered a change we cannot read: {exc}"[:300]) from exc
+
+
+def _read_change(element: Any) -> ItemChange:
     kind = _KINDS.get(local_name(element))
     if kind is None:
         raise ProtocolError(f"SyncFolderItems answered an unknown change {local_name(element)!r}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from mailbridge.errors import CursorInvalid
+from mailbridge.errors import CursorInvalid, ProtocolError
 from mailbridge.sources.base import Cursor, Flags
 from mailbridge.sources.graph.client import GraphClient
 from mailbridge.sources.graph.folders import GraphFolder, user_path
@@ -86,12 +86,26 @@ def pages(client: GraphClient, link: str, start: str, page_size: int) -> Iterato
                 raise
             link, restarted = start, True
             continue
-        changes = tuple(_change(v) for v in payload.get("value", []) if isinstance(v, dict) and v.get("id"))
-        next_link, delta_link = payload.get("@odata.nextLink"), payload.get("@odata.deltaLink")
+        changes, next_link, delta_link = _read_page(payload)
         yield Page(link, changes, next_link, delta_link, restarted)
         if not next_link:
             return
         link = next_link
+
+
+def _read_page(payload: Mapping[str, Any]) -> tuple[tuple[Change, ...], str | None, str | None]:
+    """(changes, nextLink, deltaLink) of a page; a page of the wrong shape is a ProtocolError (found by
+    tests/fuzz: a non-list value or a non-text link escaped as TypeError, a bug stopping the sync)."""
+    values = payload.get("value", [])
+    next_link, delta_link = payload.get("@odata.nextLink"), payload.get("@odata.deltaLink")
+    if not isinstance(values, list):
+        raise ProtocolError(f"a delta page's value is a {type(values).__name__}, not a list")
+    if not all(link is None or isinstance(link, str) for link in (next_link, delta_link)):
+        raise ProtocolError("a delta page's @odata link is not text")
+    items = [v for v in values if isinstance(v, dict) and v.get("id")]
+    if not all(isinstance(v["id"], str) for v in items):
+        raise ProtocolError("a delta page holds a message whose id is not text")
+    return tuple(_change(v) for v in items), next_link or None, delta_link or None
 
 
 def _change(item: Mapping[str, Any]) -> Change:
@@ -103,7 +117,8 @@ def _change(item: Mapping[str, Any]) -> Change:
     flag = item.get("flag")
     if isinstance(flag, Mapping) and flag.get("flagStatus") == "flagged":
         flags.add("\\Flagged")
-    categories = tuple(str(c) for c in item.get("categories") or ())
+    listed = item.get("categories")
+    categories = tuple(str(c) for c in listed) if isinstance(listed, list) else ()
     return Change(str(item["id"]), False, frozenset(flags), categories, _date(item.get("receivedDateTime")))
 
 
