@@ -103,6 +103,8 @@ class Fleet:
         self.config, self.workdir = config, workdir
         self.queue = f"bench-workers-{uuid.uuid4().hex[:10]}"  # keeps this run's tasks apart on a shared broker
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+        # The Dovecot the workers sync is on loopback: allowed explicitly (bench/__init__.py).
+        inherited["CRM_OUTBOUND_ALLOW"] = os.environ["CRM_OUTBOUND_ALLOW"]
         self.env = {**inherited, "CRM_DATABASE_URL": database_url, "CRM_BROKER_URL": config.broker_url,
                     "CRM_QUEUE": self.queue, "CRM_SECRET_KEY": SECRET_KEY, "CRM_DATA_DIR": str(workdir / "data"),
                     "CRM_DISPATCH_SECONDS": "1", "CRM_MAIL_PARSE_WORKERS": str(config.parse_workers)}

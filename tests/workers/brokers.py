@@ -61,8 +61,10 @@ def forget_queue(url: str, queue: str) -> None:
 
 
 def worker_environment(data_dir: Path, database_url: str, broker: str, queue: str, **extra: str) -> dict[str, str]:
-    """The environment of a worker: no CRM_* setting of the caller's but these."""
+    """The environment of a worker: no CRM_* setting of the caller's but these (and the loopback allowance the
+    test servers need, tests/conftest.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env["CRM_OUTBOUND_ALLOW"] = os.environ["CRM_OUTBOUND_ALLOW"]
     env.update({"CRM_DATABASE_URL": database_url, "CRM_SECRET_KEY": TEST_KEY, "CRM_DATA_DIR": str(data_dir),
                 "CRM_BROKER_URL": broker, "CRM_QUEUE": queue, "CRM_DISPATCH_SECONDS": "1",
                 "CRM_MAIL_PARSE_WORKERS": "0", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
