@@ -39,6 +39,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/api_read.py
 	$(BIN)/python bench/addin_context.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/mail_ingest.py
 	$(BIN)/python bench/imap_sync.py --rounds 1
 	$(BIN)/python bench/exchange_sync.py --rounds 1
