@@ -7,6 +7,8 @@ from email.headerregistry import AddressHeader
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+import idna
+
 from mailbridge.message.charsets import repair_header_text
 from mailbridge.message.model import Address, UnparseableAddress
 
@@ -16,19 +18,29 @@ _LOCAL_FORBIDDEN = re.compile(r"[\s<>()\[\],;\\\x00-\x1f\x7f]")
 
 
 def normalise_domain(domain: str) -> str | None:
-    """The domain in lowercase Unicode form, or None when it is not a usable host name."""
+    """The domain in lowercase Unicode form, or None when it is not a usable host name.
+
+    IDNA 2008 with UTS #46 mapping, as email-validator applies to the addresses of records
+    (crm_core.email_addresses): Python's "idna" codec is IDNA 2003, which maps "ß" to "ss", so a mail from
+    "x@straße.example" did not match the contact stored with that very address (found by tests/fuzz)."""
     text = domain.strip().rstrip(".").lower()
     if text.startswith("[") and text.endswith("]"):  # an address literal such as [192.0.2.1]
         return text
     try:
-        ascii_form = text.encode("idna").decode("ascii")
-        unicode_form = ascii_form.encode("ascii").decode("idna")
-    except (UnicodeError, ValueError):
+        mapped = text if text.isascii() else idna.uts46_remap(text, std3_rules=False, transitional=False)
+        ascii_form = ".".join(label if label.isascii() else idna.alabel(label).decode("ascii")
+                              for label in mapped.split("."))
+    except (idna.IDNAError, UnicodeError, ValueError):
         return None
     labels = ascii_form.split(".")
-    if len(labels) < 1 or len(ascii_form) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(ascii_form) > 253 or not all(_LABEL.match(label) for label in labels):
         return None
-    return unicode_form.lower()
+    if "xn--" not in ascii_form:
+        return ascii_form
+    try:
+        return str(idna.decode(ascii_form.encode("ascii"))).lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return ascii_form  # a Punycode label that decodes to nothing valid: the host as written still names it
 
 
 def normalise_address(address: str, display_name: str = "") -> Address | None:

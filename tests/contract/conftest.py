@@ -14,7 +14,7 @@ settings.register_profile(
     "contract",
     max_examples=EXAMPLES,
     deadline=None,  # a request through the whole app, on a loaded machine
-    derandomize=bool(os.environ.get("CI")),  # a CI failure reproduces anywhere
+    derandomize=bool(os.environ.get("CI") or os.environ.get("CRM_TEST_STRICT")),  # a CI failure reproduces anywhere
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.function_scoped_fixture,

@@ -26,7 +26,9 @@ settings.register_profile("fuzz-default", max_examples=60, **_COMMON)
 settings.register_profile("fuzz", max_examples=3000, **_COMMON)
 settings.register_profile("fuzz-ci", max_examples=60, derandomize=True, **{**_COMMON, "database": None})
 
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fuzz-ci" if os.environ.get("CI") else "fuzz-default")
+# .ci/run sets CRM_TEST_STRICT (not CI): either way the run is derandomized, so a CI failure reproduces.
+_IN_CI = bool(os.environ.get("CI") or os.environ.get("CRM_TEST_STRICT"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fuzz-ci" if _IN_CI else "fuzz-default")
 if PROFILE not in {"fuzz-default", "fuzz", "fuzz-ci"}:
     PROFILE = "fuzz-default"
 FUZZ = settings.get_profile(PROFILE)
