@@ -117,9 +117,10 @@ class CrmCalendarStore(ListingChanges):
         open_ = versions(self.session, touched.where(ACTIVITIES.statecode != CANCELED[0]))
         gone = {str(i) for i in self.session.scalars(touched.where(ACTIVITIES.statecode == CANCELED[0]))}
         bookings = self.bookings.list()
+        # The activities table alone: the mapped Activity would join every subtype's table for each row.
         linked_bookings = select(CalendarSyncItem.activity_id).join(
-            Activity, Activity.id == CalendarSyncItem.activity_id).where(
-            CalendarSyncItem.calendar_id == self.calendar.id, Activity.activity_type.not_in(_TYPES))
+            Activity.__table__, ACTIVITIES.id == CalendarSyncItem.activity_id).where(
+            CalendarSyncItem.calendar_id == self.calendar.id, ACTIVITIES.activity_type.not_in(_TYPES))
         gone.update(href for href in map(str, self.session.scalars(linked_bookings)) if href not in bookings)
         return Changes(changed={**open_, **bookings}, deleted=frozenset(gone),
                        cursor=mark.after_changes(started).text, complete=False)

@@ -9,10 +9,12 @@ writes with their status rows, and the next pass does them again. An action that
 committed on its own at once, since the server's write cannot be rolled back. When an action of a batch fails,
 the batch is rolled back and run again one action per transaction, where each failure is handled on its own."""
 
+import contextvars
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from calendar_sync.errors import (
@@ -24,7 +26,7 @@ from calendar_sync.errors import (
     TemporaryFailure,
 )
 from calendar_sync.items import CalendarItem
-from calendar_sync.stores.base import CalendarStore, PreparesWrites
+from calendar_sync.stores.base import CalendarStore, Changes, PreparesWrites
 from calendar_sync.sync.actions import Action, Context, Delete, Journal, Quarantine, Resolve, Update, Upload
 from calendar_sync.sync.plan import CRM, REMOTE, Options, Snapshot, listing_now, plan, to_load
 from calendar_sync.sync.status import StatusBook
@@ -67,17 +69,18 @@ def synchronise(crm: CalendarStore, remote: CalendarStore, book: StatusBook, jou
     whole). The report carries the ones to keep."""
     hooks = hooks or Hooks()
     report = Report()
-    status = book.load()
-    try:
-        changes = remote.changes(cursor)
-    except CursorInvalid as exc:
-        log.info("the server refused the calendar's sync cursor (%s): listing everything", exc.detail)
-        changes = remote.changes(None)
-        report.resynced = True
+    # The server's answer to "what changed" is mostly the server's own work (a sync-collection walks the whole
+    # collection on Radicale), so it is asked in a thread while this one reads the database: the status book,
+    # the CRM's changes and their versions. The remote store is touched by that thread alone until it answers.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calendar-remote") as pool:
+        asked = pool.submit(contextvars.copy_context().run, _remote_changes, remote, cursor)
+        status = book.load()
+        crm_changes = crm.changes(crm_cursor)
+        crm_now = listing_now(status, CRM, crm_changes)
+        crm_snapshot = _read(crm, to_load(status, CRM, crm_now, remote_read_only=options.remote_read_only),
+                             crm_now)
+        changes, report.resynced = asked.result()
     remote_now = listing_now(status, REMOTE, changes)
-    crm_changes = crm.changes(crm_cursor)
-    crm_now = listing_now(status, CRM, crm_changes)
-    crm_snapshot = _read(crm, to_load(status, CRM, crm_now, remote_read_only=options.remote_read_only), crm_now)
     remote_snapshot = _read(remote, to_load(status, REMOTE, remote_now), remote_now)
     actions = plan(status, crm_snapshot, remote_snapshot, options)
     if isinstance(crm, PreparesWrites):
@@ -102,6 +105,15 @@ def synchronise(crm: CalendarStore, remote: CalendarStore, book: StatusBook, jou
     report.cursor = changes.cursor if report.complete else cursor
     report.crm_cursor = crm_changes.cursor if report.complete else crm_cursor
     return report
+
+
+def _remote_changes(remote: CalendarStore, cursor: str | None) -> tuple[Changes, bool]:
+    """The server's changes since `cursor`, and whether it refused the cursor (then: everything it holds)."""
+    try:
+        return remote.changes(cursor), False
+    except CursorInvalid as exc:
+        log.info("the server refused the calendar's sync cursor (%s): listing everything", exc.detail)
+        return remote.changes(None), True
 
 
 class _Progress:

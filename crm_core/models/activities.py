@@ -50,7 +50,7 @@ class Activity(RecordMixin, OwnedMixin, StateMixin, Base):
     direction_outgoing: Mapped[bool | None]  # phone calls, emails, letters, faxes
     # 0 Not Recurring, 1 Master, 2 Instance, 3 Exception, 4 Future Exception
     instance_type_code: Mapped[int] = mapped_column(SmallInteger, default=0)
-    series_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    series_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
     # When it happened, for the timeline: sent/received, the scheduled start, the close, or the creation.
     occurred_on: Mapped[datetime]
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)

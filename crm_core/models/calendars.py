@@ -122,7 +122,8 @@ class CalendarConflict(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     calendar_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calendars.id", ondelete="CASCADE"), index=True)
     uid: Mapped[str] = mapped_column(String(1000))
-    activity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"))
+    activity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"),
+                                                          index=True)
     policy: Mapped[str] = mapped_column(String(12))
     winner: Mapped[str] = mapped_column(String(6))  # "crm" or "server"
     crm_version: Mapped[str | None] = mapped_column(Text)  # iCalendar text

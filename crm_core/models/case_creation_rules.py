@@ -119,7 +119,8 @@ class CaseRuleDecision(Base):
     detail: Mapped[str] = mapped_column(Text, default="")  # the decision in words
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     acknowledgement: Mapped[str] = mapped_column(String(16))
-    acknowledgement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"))
+    acknowledgement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"),
+                                                                index=True)
     decided_on: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = (

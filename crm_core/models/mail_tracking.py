@@ -74,7 +74,8 @@ class TrackedMessage(Base):
     # The other records or threads it could have been linked to: [{"type", "id", "signal", "why"}].
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc, default=list)
     # The tracked email of the same thread that correlation found (token, In-Reply-To, References, match).
-    correlated_email_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"))
+    correlated_email_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id", ondelete="SET NULL"),
+                                                                 index=True)
     raw_sha256: Mapped[str | None] = mapped_column(ForeignKey("mail_blobs.sha256"))  # None: not kept
     raw_size: Mapped[int] = mapped_column(BigInteger, default=0)
     defects: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
