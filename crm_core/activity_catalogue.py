@@ -74,6 +74,7 @@ class TypeField:
     le: int | None = None
     choices: dict[int, str] | None = None  # an option set: the values this type accepts
     email: bool = False  # an address, normalised like every address we store
+    html: bool = False  # HTML a page may show: sanitised when written (crm_core.html_sanitising)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ BUILTIN: dict[str, ActivityKind] = {k.code: k for k in (
          TypeField("in_reply_to", str, "Message-ID this email answers", max_length=998),
          TypeField("conversation_index", str, "Outlook's Thread-Index", max_length=400),
          TypeField("tracking_token", str, "The CRM token in the subject", max_length=50),
-         TypeField("body_text", str, "Plain-text body"), TypeField("body_html", str, "HTML body"),
+         TypeField("body_text", str, "Plain-text body"),
+         TypeField("body_html", str, "HTML body (sanitised when written)", html=True),
          TypeField("sent_on", datetime, "When it was sent or received"), _DIRECTION),
         frozenset({"sender", "to", "cc", "bcc"}), occurred_column="sent_on", subject_required=False,
     ),

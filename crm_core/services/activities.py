@@ -27,6 +27,7 @@ from crm_core.db.unit_of_work import UnitOfWork
 from crm_core.email_addresses import normalize_field
 from crm_core.entities import entity
 from crm_core.errors import Conflict, ValidationFailed
+from crm_core.html_sanitising import sanitise_html
 from crm_core.message_ids import normalise_message_id
 from crm_core.models import Activity, ActivityType, Email, ResourceBooking, ServiceActivity, Task
 from crm_core.security.principal import Principal
@@ -274,6 +275,9 @@ class ActivityService(RecordService[Activity]):
             raise ValidationFailed.field(f.name, f"at most {f.max_length} characters")
         if f.email:
             return normalize_field(f.name, value)
+        if f.html and isinstance(value, str):
+            # Whatever a page later does with it: no script, handler or javascript: URL is ever stored.
+            return sanitise_html(value, allow_remote_images=True)
         return value
 
     def _set_regarding(self, record: Activity, given: dict[str, Any]) -> None:

@@ -9,13 +9,13 @@ import hashlib
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+from crm_core.html_sanitising import sanitise_html
 from mailbridge.errors import Unreadable
 from mailbridge.message import addresses, automation, identifiers
 from mailbridge.message.charsets import repair_header_text
 from mailbridge.message.mime_policy import parsing_policy
 from mailbridge.message.model import Address, NormalisedMessage, NormaliseOptions, UnparseableAddress
 from mailbridge.message.parts import extract_parts
-from mailbridge.message.sanitising import sanitise_html
 from mailbridge.message.subjects import thread_subject
 
 QUARANTINE_REASONS = {

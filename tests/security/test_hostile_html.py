@@ -1,5 +1,5 @@
 """Hostile HTML mail: what the CRM keeps and returns as an email's HTML body (`body_html` of the activities API,
-the only place mail HTML leaves the server) is the output of mailbridge.message.sanitising: no script in any
+the only place mail HTML leaves the server) is the output of crm_core.html_sanitising: no script in any
 disguise, no event handler, no javascript:/vbscript:/data: URL, no CSS that runs or fetches, no SVG or MathML, no
 meta refresh or <base>, no form; remote images (tracking pixels) lose their address, inline cid: images keep
 theirs. No page renders mail HTML at all: the admin console, the add-in task pane and the service calendar put
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbridge.message.sanitising import sanitise_html
+from crm_core.html_sanitising import sanitise_html
 from mailbridge.tracking import TrackingOptions
 from mailbridge.tracking.local_import import import_local
 from tests.mailbridge.tracking_fixtures import emails, local_mailbox, maildir
@@ -100,3 +100,26 @@ def test_a_tracked_hostile_mail_comes_back_from_the_api_safe(
     assert "Before" in body_html and "After" in body_html
     assert not DANGER.search(body_html), body_html
     assert r.json()["subject"] == "<img src=x onerror=alert(1)> Invoice"  # text, shown as text by every page
+
+
+# What a page could run; remote images stay in HTML a user writes (an email composed in the CRM shows its pictures).
+RUNS = re.compile(
+    r"<\s*/?\s*(script|svg|math|meta|base|iframe|object|embed|form)\b|\son[a-z]+\s*=|javascript:|vbscript:|"
+    r"expression\s*\(|evil\.example/x\.js",
+    re.IGNORECASE,
+)
+
+
+def test_html_written_through_the_api_is_stored_sanitised(client, admin: TestUser) -> None:
+    hostile = "<p>Before</p>" + "".join(HOSTILE.values()) + '<img src="https://cdn.contoso.example/logo.png"><p>After</p>'
+    r = client.post("/api/v1/activities", json={"activity_type": "email", "subject": "Offer", "body_html": hostile},
+                    headers=admin.headers)
+    assert r.status_code == 201, r.text
+    stored = client.get(f"/api/v1/activities/{r.json()['id']}", headers=admin.headers).json()["body_html"]
+    assert not RUNS.search(stored), stored
+    assert "Before" in stored and "After" in stored
+    assert 'src="https://cdn.contoso.example/logo.png"' in stored  # the writer's own picture stays
+    r = client.patch(f"/api/v1/activities/{r.json()['id']}", json={"body_html": '<a href="javascript:alert(1)">x</a>'},
+                     headers=admin.headers)
+    assert r.status_code == 200, r.text
+    assert "javascript:" not in r.json()["body_html"] and ">x</a>" in r.json()["body_html"]

@@ -2,7 +2,10 @@
 javascript: or other unknown URL schemes, only a conservative list of inline CSS properties, whose values may
 call no CSS function but colours (no expression(), url() or image-set(): nothing runs or fetches) and hold no
 escape or comment. Remote images (tracking pixels) are dropped unless allowed; inline images keep their cid:
-reference for the UI to map."""
+reference for the UI to map.
+
+In crm_core because the CRM sanitises too: mailbridge for every tracked mail, the activities API for the HTML
+body a caller writes (an email composed in the CRM keeps its remote images: they are its content)."""
 
 import re
 from collections.abc import Callable
