@@ -75,12 +75,16 @@ def parse_allow(cidrs: Iterable[str]) -> tuple[IpNetwork, ...]:
     return tuple(out)
 
 
-def refusal(address: IpAddress, allow: Sequence[IpNetwork]) -> str | None:
-    """Why `address` is refused, or None when we may connect to it."""
+def _unmapped(address: IpAddress) -> IpAddress:
+    """An IPv4-mapped IPv6 address as the IPv4 address it is (::ffff:127.0.0.1 is loopback)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
-    if any(address in net for net in allow):
-        return None
+        return address.ipv4_mapped
+    return address
+
+
+def _machine_refusal(address: IpAddress) -> str | None:
+    """What every outbound connection refuses: this machine, its link (the cloud's metadata service), multicast
+    and the unspecified address."""
     for what, flag in (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -89,6 +93,16 @@ def refusal(address: IpAddress, allow: Sequence[IpNetwork]) -> str | None:
     ):
         if flag:
             return f"a {what} address"
+    return None
+
+
+def refusal(address: IpAddress, allow: Sequence[IpNetwork]) -> str | None:
+    """Why `address` is refused, or None when we may connect to it."""
+    address = _unmapped(address)
+    if any(address in net for net in allow):
+        return None
+    if why := _machine_refusal(address):
+        return why
     if (
         any(address in net for net in _REFUSED if net.version == address.version)
         or address.is_private
@@ -152,18 +166,11 @@ _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # Linux connects 0.0.0.0 to t
 def server_refusal(address: IpAddress, allow: Sequence[IpNetwork]) -> str | None:
     """Why a mail or calendar server at `address` is refused (loopback, link-local, unspecified, multicast),
     or None; private addresses pass."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:169.254.169.254 is link-local
+    address = _unmapped(address)
     if any(address in net for net in allow):
         return None
-    for what, flag in (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
-    ):
-        if flag:
-            return f"a {what} address"
+    if why := _machine_refusal(address):
+        return why
     if address.version == 4 and address in _THIS_NETWORK:
         return "a this-network (0.0.0.0/8) address"
     return None

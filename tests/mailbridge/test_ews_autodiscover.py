@@ -25,8 +25,8 @@ from mailbridge.runs import run_mailbox_sync
 from mailbridge.tracking import TrackingOptions
 from tests.api import created
 from tests.fakes.ews import EwsFake, running_ews
-from tests.fakes.ews.network import LOOPBACK, FakeNetwork, Zone, certificate_for, running_network
-from tests.mailbridge.tls import TestCertificate
+from tests.fakes.ews.network import LOOPBACK, FakeNetwork, Zone, running_network
+from tests.mailbridge.tls import TestCertificate, make_certificate
 from tests.mailbridge.tracking_fixtures import emails, mail
 from tests.org import OrgBuilder, TestUser
 
@@ -56,7 +56,7 @@ class Contoso:
 
 @pytest.fixture
 def contoso(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Contoso]:
-    certificate = certificate_for(tmp_path / "tls", [f"autodiscover.{DOMAIN}", f"mail.{DOMAIN}"])
+    certificate = make_certificate(tmp_path / "tls", (f"autodiscover.{DOMAIN}", f"mail.{DOMAIN}"))
     with running_ews(certificate) as fake, running_network(Zone()) as network:
         monkeypatch.setattr(Autodiscovery, "DNS_RESOLVER_KWARGS", {"configure": False})  # not /etc/resolv.conf
         monkeypatch.setattr(

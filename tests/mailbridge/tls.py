@@ -31,11 +31,14 @@ class TestCertificate:
         return context
 
 
-def make_certificate(directory: Path) -> TestCertificate:
-    """Write a self-signed certificate valid for localhost and 127.0.0.1, readable by the server's users."""
+def make_certificate(directory: Path, names: tuple[str, ...] = ()) -> TestCertificate:
+    """Write a self-signed certificate valid for localhost, 127.0.0.1 and `names` (the first of them, if any, as
+    its common name), readable by the server's users."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names else "localhost")])
     now = dt.datetime.now(dt.UTC)
+    alternatives: list[x509.GeneralName] = [x509.DNSName(n) for n in ("localhost", *names)]
+    alternatives.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -44,10 +47,7 @@ def make_certificate(directory: Path) -> TestCertificate:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )

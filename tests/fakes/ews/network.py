@@ -6,13 +6,11 @@ Exchange server without touching the machine's DNS or needing port 443.
          NXDOMAIN for any other name: answered with dnspython's message API over UDP on a free port.
   proxy  HTTP CONNECT to <name>:443 of a name in the zone is tunnelled to the fake's port, as a gateway in front
          of a real Exchange server would; TLS stays end to end, so the client checks the certificate against the
-         name it asked for (`certificate_for` makes one valid for those names). Anything else: 502.
+         name it asked for (tests.mailbridge.tls.make_certificate makes one valid for those names). Anything else: 502.
 
 A test points exchangelib at them with its own hooks: `Autodiscovery.DNS_RESOLVER_ATTRS` (nameservers, port)
 and the proxy and CA bundle variables requests reads (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE)."""
 
-import datetime as dt
-import ipaddress
 import select
 import socket
 import socketserver
@@ -20,18 +18,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-from tests.mailbridge.tls import TestCertificate
 
 LOOPBACK = "127.0.0.1"
 
@@ -166,32 +157,3 @@ def running_network(zone: Zone) -> Iterator[FakeNetwork]:
         proxy.close_tunnels()
         for thread in threads:
             thread.join(timeout=10)
-
-
-def certificate_for(directory: Path, names: list[str]) -> TestCertificate:
-    """A self-signed certificate valid for localhost, 127.0.0.1 and `names` (the fake server, reached directly
-    for EWS and through the proxy under its published names)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names else "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    alternatives: list[x509.GeneralName] = [x509.DNSName(n) for n in ("localhost", *names)]
-    alternatives.append(x509.IPAddress(ipaddress.ip_address(LOOPBACK)))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return TestCertificate(cert_path, key_path)
