@@ -33,11 +33,31 @@ class Selected:
 
 
 @dataclass(frozen=True)
+class News:
+    """What the server told, unasked, of the selected folder since it last answered (RFC 3501 7.4, RFC 7162
+    3.2.5.1 and 3.2.10): flags changed (FETCH), messages expunged (VANISHED, with QRESYNC enabled), the count
+    (EXISTS), and the HIGHESTMODSEQ of a tagged answer. `by_uid`: every change was told by UID, none by sequence
+    number alone (EXPUNGE, a FETCH without UID), which a session that keeps no sequence map cannot place."""
+
+    changed: dict[int, Flags]
+    vanished: frozenset[int]
+    exists: int | None
+    highestmodseq: int | None  # the tagged answer's; a server need send it only after expunges (RFC 7162 3.2.10)
+    modseqs: tuple[int, ...]  # the MODSEQ of each FETCH
+    by_uid: bool
+
+    @property
+    def quiet(self) -> bool:
+        return self.by_uid and not (self.changed or self.vanished or self.exists is not None)
+
+
+@dataclass(frozen=True)
 class Fetched:
     uid: int
     flags: Flags
     internal_date: dt.datetime | None
     raw: bytes | None
+    modseq: int | None = None  # with CONDSTORE enabled, every FETCH answer carries it
 
 
 def quote_folder(folder: str) -> bytes:
@@ -63,6 +83,11 @@ def _int(values: list[Any], name: str) -> int | None:
     return None
 
 
+def _modseq(value: Any) -> int | None:
+    value = value[0] if isinstance(value, tuple | list) and value else value
+    return value if isinstance(value, int) else None
+
+
 class Protocol:
     """Commands on one logged-in imaplib connection."""
 
@@ -83,6 +108,27 @@ class Protocol:
         when nothing did (see `quiet`)."""
         self._run("NOOP")
         return self.quiet()
+
+    def news(self) -> News:
+        """NOOP, and what the server told of the selected folder since it last answered, this NOOP's answer
+        included; taken (read once: from now on only further news counts, see `quiet`)."""
+        self._run("NOOP")
+        untagged = self.imap.untagged_responses
+        lines = untagged.pop("FETCH", [])
+        fetched = self._parse_fetch(lines)
+        expunged = untagged.pop("EXPUNGE", None)
+        untagged.pop("RECENT", None)
+        by_uid = not (expunged or self.disturbed) and all(
+            isinstance(line, bytes) and b"UID " in line.upper() for line in lines)
+        self.disturbed = False
+        return News(
+            changed={f.uid: f.flags for f in fetched},
+            vanished=frozenset(self._parse_vanished(untagged.pop("VANISHED", []))),
+            exists=_int(untagged.pop("EXISTS", []), "EXISTS"),
+            highestmodseq=_int(untagged.pop("HIGHESTMODSEQ", []), "HIGHESTMODSEQ"),
+            modseqs=tuple(f.modseq for f in fetched if f.modseq is not None),
+            by_uid=by_uid,
+        )
 
     def _run(self, name: str, *args: str | bytes) -> list[Any]:
         self.log.append(name if name != "UID" else f"UID {args[0]!s}")
@@ -120,7 +166,7 @@ class Protocol:
         )
         selected.changed = {f.uid: f.flags for f in self._parse_fetch(untagged.pop("FETCH", []))}
         selected.vanished = self._parse_vanished(untagged.pop("VANISHED", []))
-        for name in CHANGE_RESPONSES:  # read: from now on, any of these is news
+        for name in (*CHANGE_RESPONSES, "HIGHESTMODSEQ"):  # read: from now on, any of these is news
             untagged.pop(name, None)
         self.disturbed = False
         return selected
@@ -130,6 +176,7 @@ class Protocol:
         earlier = self.imap.untagged_responses.pop("FETCH", None), self.imap.untagged_responses.pop("VANISHED", None)
         if any(earlier):  # changes the server told of unasked, before this command
             self.disturbed = True
+        self.imap.untagged_responses.pop("HIGHESTMODSEQ", None)  # only a NOOP's answer is read (news)
         self._run("UID", "FETCH", uids, items, *([modifiers] if modifiers else []))
         fetched = self._parse_fetch(self.imap.untagged_responses.pop("FETCH", []))
         return fetched, self._parse_vanished(self.imap.untagged_responses.pop("VANISHED", []))
@@ -163,6 +210,7 @@ class Protocol:
                 flags=normalise_flags(item.get(b"FLAGS")),
                 internal_date=date.astimezone(dt.UTC) if isinstance(date, dt.datetime) and date.tzinfo else None,
                 raw=body if isinstance(body, bytes) else None,
+                modseq=_modseq(item.get(b"MODSEQ")),
             ))
         return out
 

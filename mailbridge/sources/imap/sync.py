@@ -8,12 +8,14 @@ Strategies, chosen by what the server offers (results are the same whichever run
 - "full" (no CONDSTORE, or NOMODSEQ, or the first pass): EXAMINE, UID FETCH 1:* (FLAGS), compared with
   the known uid -> flags map.
 A session kept between passes (ImapSource's, pool.py) leaves the last folder it synced selected: when that is
-the INBOX, the stored state is the one the session ended with, and a NOOP brings no news of it (no EXISTS,
-EXPUNGE, VANISHED or FETCH, which a server sends to the session that has the folder selected), nothing changed,
-and the INBOX is not examined again (an EXAMINE of a large folder costs the server milliseconds; a NOOP, a
-fraction). Only the INBOX, which cannot be deleted: a server need not tell a session that its selected folder
-was deleted and made again (Dovecot does not), which only EXAMINE's UIDVALIDITY shows. And a kept session is
-used for minutes only (pool.KEEP_SECONDS), so whatever a server failed to tell is seen by the next session.
+the INBOX, the stored state is the one the session ended with, and the INBOX is not examined again. A NOOP
+brings the server's news of it (RFC 7162 with QRESYNC enabled: FETCH with UID and MODSEQ for flags, VANISHED
+for expunges, EXISTS for the count, HIGHESTMODSEQ in the tagged answer): none, and nothing changed; some, and
+they are the changes, the new UIDs asked with UID FETCH uidnext:* (UID FLAGS) (`_plan_from_kept`). EXAMINE of
+a large folder costs the server a reopening of it (tens of milliseconds); a NOOP, a fraction. Only the INBOX,
+which cannot be deleted: a server need not tell a session that its selected folder was deleted and made again
+(Dovecot does not), which only EXAMINE's UIDVALIDITY shows. And a kept session is used for minutes only
+(pool.KEEP_SECONDS), so whatever a server failed to tell is seen by the next session.
 New messages are fetched with BODY.PEEK[] (\\Seen stays untouched) in batches; each batch comes with a
 checkpoint state the caller commits with what it made of the batch, so a killed sync resumes without loss
 or duplicates. A changed UIDVALIDITY means the old UIDs are meaningless: the folder is read again from
@@ -130,16 +132,53 @@ def _kept(state: FolderState) -> KeptFolder:
     return KeptFolder(state.folder, state.uidvalidity, state.uidnext, state.highestmodseq, len(state.flags))
 
 
-def _unchanged_since_kept(session: ImapSession, state: FolderState | None) -> bool:
-    """Whether the session still has the INBOX selected as `state` says, and the server tells of no change
-    since (NOOP). Only with CONDSTORE: the stored state then carries a modseq, as the kept one does."""
+def _plan_from_kept(session: ImapSession, state: FolderState | None) -> _Plan | None:
+    """The plan from what the server told the session (NOOP), when it still has the INBOX selected as `state`
+    says; None when it has not, or its news cannot be placed (then the folder is examined).
+
+    The news of a session with QRESYNC enabled name every change by UID: flags (FETCH with UID and MODSEQ),
+    expunges (VANISHED), the new count (EXISTS), and the tagged answer the new HIGHESTMODSEQ. The UIDs of new
+    messages are asked (UID FETCH uidnext:* (UID FLAGS)). What EXAMINE would add costs the server a reopening of
+    the folder (Dovecot, 50,000 messages in Maildir: 80 to 100 ms, against 1 for the NOOP). Any doubt, such as
+    a count that does not add up or a change told by sequence number, falls back to EXAMINE, which states the
+    folder afresh from the stored cursor."""
     if (not session.keep_selected or state is None or state.folder != "INBOX" or state.highestmodseq is None
             or session.kept != _kept(state)):
-        return False
-    if session.protocol.noop():
-        return True
-    session.kept = None
-    return False
+        return None
+    protocol = session.protocol
+    news = protocol.news()
+    strategy = "qresync" if session.qresync else "condstore"
+    known = state.flags
+    if news.quiet:
+        selected = Selected(state.uidvalidity, state.uidnext, len(known), state.highestmodseq)
+        return _Plan(selected, known, {}, [], {}, strategy, False, unchanged=True)
+    # Expunges change the modseq with no FETCH to carry it: the tagged answer's HIGHESTMODSEQ must say it.
+    if not (session.qresync and news.by_uid and (news.highestmodseq is not None or not news.vanished)):
+        return None
+    new: dict[int, Flags] = {}
+    modseqs = [state.highestmodseq, *news.modseqs, *([news.highestmodseq] if news.highestmodseq else [])]
+    if news.exists is not None:
+        fetched, vanished = protocol.uid_fetch(f"{state.uidnext}:*", "(UID FLAGS MODSEQ)")
+        if vanished or not protocol.quiet():
+            return None  # more happened meanwhile: examine
+        # "n:*" names the last message when no UID is n or above (RFC 3501 6.4.8): an old one, left out.
+        new = {f.uid: f.flags for f in sorted(fetched, key=lambda f: f.uid) if f.uid >= state.uidnext}
+        modseqs += [f.modseq for f in fetched if f.modseq is not None and f.uid >= state.uidnext]
+    gone = sorted(uid for uid in news.vanished if uid in known)
+    if (news.exists is not None and news.exists != len(known) - len(gone) + len(new)) or max(modseqs) <= (
+            state.highestmodseq):
+        return None  # a count that does not add up, or changes that moved no modseq
+    selected = Selected(state.uidvalidity, max([state.uidnext, *(uid + 1 for uid in new)]),
+                        len(known) - len(gone) + len(new), max(modseqs))
+    return _Plan(
+        selected=selected,
+        known=known,
+        flag_changes={uid: f for uid, f in news.changed.items() if uid in known and known[uid] != f},
+        vanished=gone,
+        new={uid: f for uid, f in new.items() if uid not in news.vanished},
+        strategy=strategy,
+        full_resync=False,
+    )
 
 
 def iter_folder_changes(session: ImapSession, folder: str, state: FolderState | None,
@@ -151,11 +190,10 @@ def iter_folder_changes(session: ImapSession, folder: str, state: FolderState | 
         raise CursorInvalid(f"the stored state is for folder {state.folder!r}, not {folder!r}")
     batch = max(1, batch_size or session.settings.fetch_batch_size)
     with imap_errors(session.settings.host, f"syncing {folder!r}"):
-        if state is not None and _unchanged_since_kept(session, state):
-            yield FolderChanges(folder, (), {}, (), state, False, "qresync" if session.qresync else "condstore")
-            return
+        plan = _plan_from_kept(session, state)
         session.kept = None
-        plan = _plan(session, folder, state)
+        if plan is None:
+            plan = _plan(session, folder, state)
         if state is not None and plan.unchanged:  # the state goes back as it came
             session.kept = _kept(state) if session.protocol.quiet() else None
             yield FolderChanges(folder, (), {}, (), state, False, plan.strategy)
