@@ -26,6 +26,7 @@ from typing import Generic, Protocol, TypeVar
 
 from mailbridge.errors import Unreadable
 from mailbridge.message import NormalisedMessage, NormaliseOptions, normalise
+from mailbridge.tracking.collection_pacing import start_bulk_worker
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,8 @@ class BatchNormaliser:
         if self.workers < 1 or len(items) < MIN_POOLED:
             return _Parsing(items, self.options, None)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                                             initializer=start_bulk_worker)
         return _Parsing(items, self.options, self._pool)
 
     def _results(self, parsing: _Parsing[R], after: _Parsing[R] | None = None,

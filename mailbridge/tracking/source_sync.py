@@ -31,6 +31,7 @@ from crm_core.db.unit_of_work import UnitOfWork
 from mailbridge.errors import CursorInvalid, TemporaryFailure
 from mailbridge.sources.base import Cursor, Known, MailSource, Place, SourceBatch, SourceMessage
 from mailbridge.tracking.checkpoints import load_cursor, save_cursor
+from mailbridge.tracking.collection_pacing import bulk_collection
 from mailbridge.tracking.context import MailboxContext, load_mailbox, mailbox_context
 from mailbridge.tracking.folder_tracking import (
     FolderRule,
@@ -122,7 +123,7 @@ def track_batches(session_factory: sessionmaker[Session], ctx: MailboxContext, b
             seen = seen_places(uow.session, ctx.mailbox_id, [stored_place(m.place) for m in batch.new])
         return [m for m in batch.new if stored_place(m.place) not in seen]
 
-    with BatchNormaliser(options.normalise, options.parse_workers) as normaliser:
+    with bulk_collection(), BatchNormaliser(options.normalise, options.parse_workers) as normaliser:
         # The next batch is read and parsed (in worker processes) while this one is written.
         for batch, parsed in normaliser.ahead(batches, unseen):
             prepared = {m.place: normalised for m, normalised in parsed}
