@@ -4,18 +4,16 @@ carries VANISHED (EARLIER) and FETCH responses, and UID FETCH over a range with 
 
 Every command is appended to `log` (its name only), so a caller can see what a sync cost."""
 
-import datetime as dt
 import imaplib
 from dataclasses import dataclass, field
 from typing import Any
 
 from imapclient import imap_utf7
-from imapclient.response_parser import parse_fetch_response
 
 from mailbridge.errors import FolderMissing, ProtocolError
+from mailbridge.sources.imap.fetch_parsing import Fetched, parse_fetch
 from mailbridge.sources.imap.state import Flags, from_sequence_set
 
-SESSION_FLAGS = {"\\recent"}  # per-session, changes without a MODSEQ: never part of what we compare
 # Untagged responses by which a server tells of a change in the selected folder (new mail, expunges, flags).
 CHANGE_RESPONSES = ("EXISTS", "RECENT", "EXPUNGE", "FETCH", "VANISHED")
 
@@ -51,24 +49,9 @@ class News:
         return self.by_uid and not (self.changed or self.vanished or self.exists is not None)
 
 
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    flags: Flags
-    internal_date: dt.datetime | None
-    raw: bytes | None
-    modseq: int | None = None  # with CONDSTORE enabled, every FETCH answer carries it
-
-
 def quote_folder(folder: str) -> bytes:
     encoded = imap_utf7.encode(folder)
     return b'"' + encoded.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
-
-
-def normalise_flags(flags: Any) -> Flags:
-    items = flags if isinstance(flags, tuple | list) else ()
-    out = {(f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)) for f in items}
-    return frozenset(f for f in out if f.lower() not in SESSION_FLAGS)
 
 
 def _int(values: list[Any], name: str) -> int | None:
@@ -81,11 +64,6 @@ def _int(values: list[Any], name: str) -> int | None:
         except (ValueError, IndexError):
             raise ProtocolError(f"unreadable {name} in the server's answer: {text[:50]!r}") from None
     return None
-
-
-def _modseq(value: Any) -> int | None:
-    value = value[0] if isinstance(value, tuple | list) and value else value
-    return value if isinstance(value, int) else None
 
 
 class Protocol:
@@ -115,7 +93,7 @@ class Protocol:
         self._run("NOOP")
         untagged = self.imap.untagged_responses
         lines = untagged.pop("FETCH", [])
-        fetched = self._parse_fetch(lines)
+        fetched = parse_fetch(lines)
         expunged = untagged.pop("EXPUNGE", None)
         untagged.pop("RECENT", None)
         by_uid = not (expunged or self.disturbed) and all(
@@ -164,7 +142,7 @@ class Protocol:
             exists=_int(untagged.get("EXISTS", []), "EXISTS") or 0,
             highestmodseq=modseq,
         )
-        selected.changed = {f.uid: f.flags for f in self._parse_fetch(untagged.pop("FETCH", []))}
+        selected.changed = {f.uid: f.flags for f in parse_fetch(untagged.pop("FETCH", []))}
         selected.vanished = self._parse_vanished(untagged.pop("VANISHED", []))
         for name in (*CHANGE_RESPONSES, "HIGHESTMODSEQ"):  # read: from now on, any of these is news
             untagged.pop(name, None)
@@ -178,7 +156,7 @@ class Protocol:
             self.disturbed = True
         self.imap.untagged_responses.pop("HIGHESTMODSEQ", None)  # only a NOOP's answer is read (news)
         self._run("UID", "FETCH", uids, items, *([modifiers] if modifiers else []))
-        fetched = self._parse_fetch(self.imap.untagged_responses.pop("FETCH", []))
+        fetched = parse_fetch(self.imap.untagged_responses.pop("FETCH", []))
         return fetched, self._parse_vanished(self.imap.untagged_responses.pop("VANISHED", []))
 
     def uid_search_all(self) -> set[int]:
@@ -189,30 +167,6 @@ class Protocol:
             if isinstance(line, bytes):
                 found.update(int(x) for x in line.split() if x.isdigit())
         return found
-
-    @staticmethod
-    def _parse_fetch(data: list[Any]) -> list[Fetched]:
-        if not data or data == [None]:
-            return []
-        try:
-            parsed = parse_fetch_response(data, normalise_times=False, uid_is_key=False)
-        except Exception as exc:
-            raise ProtocolError(f"unreadable FETCH response: {exc}") from exc
-        out: list[Fetched] = []
-        for item in parsed.values():
-            uid = item.get(b"UID")
-            if not isinstance(uid, int):
-                continue  # an unsolicited FETCH without UID: nothing we can key on
-            date = item.get(b"INTERNALDATE")
-            body = item.get(b"BODY[]")
-            out.append(Fetched(
-                uid=uid,
-                flags=normalise_flags(item.get(b"FLAGS")),
-                internal_date=date.astimezone(dt.UTC) if isinstance(date, dt.datetime) and date.tzinfo else None,
-                raw=body if isinstance(body, bytes) else None,
-                modseq=_modseq(item.get(b"MODSEQ")),
-            ))
-        return out
 
     @staticmethod
     def _parse_vanished(data: list[Any]) -> set[int]:
