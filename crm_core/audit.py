@@ -16,6 +16,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session, sessionmaker
 from sqlalchemy.orm.attributes import History
 
+from crm_core.db.random_ids import new_id
 from crm_core.db.types import json_value, utcnow
 from crm_core.entities import entity_of
 from crm_core.models import AuditEntry
@@ -77,7 +78,7 @@ def entry_row(session: Session, entity: str, record_id: uuid.UUID, operation: st
               changes: dict[str, Any]) -> dict[str, Any]:
     """An audit_log row, as the hook would write it in this session (its actor and action), for bulk inserts."""
     action = session.info.get("audit_action")
-    return {"id": uuid.uuid4(), "at": utcnow(), "user_id": session.info.get("actor_id"), "entity": entity,
+    return {"id": new_id(), "at": utcnow(), "user_id": session.info.get("actor_id"), "entity": entity,
             "record_id": record_id, "operation": operation, "action": action or operation, "changes": changes}
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.activity_catalogue import BUILTIN, COMPLETED
 from crm_core.audit import created_changes, entry_row
+from crm_core.db.random_ids import new_id
 from crm_core.db.types import utcnow
 from crm_core.entities import entity_of
 from crm_core.models import ActivityParty, AuditEntry, Email, EmailAttachment, MailBlob, MailSighting, TrackedMessage
@@ -68,7 +69,7 @@ def email_values(ctx: MailboxContext, item: SourceItem, message: NormalisedMessa
     linked = link is not None and not link.needs_review
     regarding = link.regarding if linked and link is not None else None
     return dict(
-        id=uuid.uuid4(), activity_type="email", custom_fields={}, created_on=utcnow(),
+        id=new_id(), activity_type="email", custom_fields={}, created_on=utcnow(),
         subject=clean(message.subject, 400) if keep != "metadata" else "",
         body_text=clean(message.text_body) if keep == "everything" else None,
         body_html=clean(message.html_body) if keep == "everything" else None,
@@ -112,7 +113,7 @@ def missing_parties(had: Iterable[tuple[int, str | None, uuid.UUID | None, str |
 
 
 def _party_values(key: PartyKey) -> dict[str, Any]:
-    return dict(id=uuid.uuid4(), participation=key.participation, party_type=key.party_type, party_id=key.party_id,
+    return dict(id=new_id(), participation=key.participation, party_type=key.party_type, party_id=key.party_id,
                 address_used=key.address)
 
 
@@ -126,7 +127,7 @@ def add_parties(email: Email, keys: tuple[PartyKey, ...] | list[PartyKey]) -> in
 
 def _attachment_values(email_id: uuid.UUID, a: Any) -> dict[str, Any]:
     return dict(
-        id=uuid.uuid4(), email_id=email_id, filename=clean(a.filename, 400),
+        id=new_id(), email_id=email_id, filename=clean(a.filename, 400),
         content_type=clean(a.content_type, 200) or "application/octet-stream", size=a.size,
         content_id=clean(a.content_id, 400), sha256=a.sha256, too_large=a.too_large, inline=a.inline,
         is_tnef=a.is_tnef)
@@ -142,7 +143,7 @@ def attachments(session: Any, email: Email, message: NormalisedMessage, lookups:
 def _tracked_values(email_id: uuid.UUID, message: NormalisedMessage, link: ThreadLink | None,
                     explanation: Explanation, raw_sha256: str | None) -> dict[str, Any]:
     return dict(
-        id=uuid.uuid4(), email_id=email_id, message_id=clean(message.message_id, 998),
+        id=new_id(), email_id=email_id, message_id=clean(message.message_id, 998),
         fingerprint=message.fingerprint, thread_key=thread_key(message), signal=explanation.signal,
         confidence=explanation.confidence, link_status=explanation.link_status,
         candidates=list(explanation.candidates), correlated_email_id=link.email_id if link else None,
@@ -299,7 +300,7 @@ def persist_rows(rows: BatchRows, ctx: MailboxContext, item: SourceItem, message
 def add_sighting_row(rows: BatchRows, mailbox_id: uuid.UUID, item: SourceItem, tracked: WrittenTracked) -> None:
     """The sighting of a mail written by this batch, as sightings.add_sighting makes it. No check that the place
     is new: the driver left out the places it saw, and a batch holds each place once."""
-    sighting_id = uuid.uuid4()
+    sighting_id = new_id()
     rows.add(MailSighting, dict(id=sighting_id, tracked_message_id=tracked.id, mailbox_id=mailbox_id,
                                 folder=item.folder, uidvalidity=item.uidvalidity, uid=item.uid),
              tracked.email_id, f"sighting.{sighting_id}")

@@ -14,12 +14,12 @@ the driver commits the batch together with its folder checkpoint."""
 import dataclasses
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from crm_core.db.random_ids import new_id
 from crm_core.db.savepoints import savepoint
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork
@@ -218,7 +218,7 @@ def _adopt(session: Session, email: Email, message: NormalisedMessage, lookups: 
     CRM, by a person or a rule ("manual")."""
     linked = email.regarding_id is not None
     tracked = TrackedMessage(
-        id=uuid.uuid4(), email_id=email.id, message_id=email.message_id, fingerprint=message.fingerprint,
+        id=new_id(), email_id=email.id, message_id=email.message_id, fingerprint=message.fingerprint,
         thread_key=thread_key(message), signal="manual" if linked else "none", confidence=1.0 if linked else 0.0,
         link_status="linked" if linked else "unlinked", candidates=[], raw_size=message.raw_size,
         defects=list(message.defects), is_auto_reply=message.is_auto_reply, is_bulk=message.is_bulk)

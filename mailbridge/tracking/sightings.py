@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from crm_core.db.random_ids import new_id
 from crm_core.db.types import utcnow
 from crm_core.models import MailQuarantine, MailSighting, TrackedMessage
 from mailbridge.sources.base import Place
@@ -66,7 +67,7 @@ def add_sighting(session: Session, mailbox_id: uuid.UUID, item: SourceItem, trac
         MailSighting.uidvalidity == item.uidvalidity, MailSighting.uid == item.uid))
     if exists is not None:
         return False
-    session.add(MailSighting(id=uuid.uuid4(), tracked=tracked, tracked_message_id=tracked.id, mailbox_id=mailbox_id,
+    session.add(MailSighting(id=new_id(), tracked=tracked, tracked_message_id=tracked.id, mailbox_id=mailbox_id,
                              folder=item.folder, uidvalidity=item.uidvalidity, uid=item.uid))
     return True
 
