@@ -132,4 +132,20 @@ def transport_error(exc: BaseException, url: str) -> ConnectionFailed:
         return ConnectionFailed(f"{url}: the host name does not resolve", reason="dns")
     if isinstance(exc, http.exceptions.Timeout):
         return ConnectionFailed(f"{url} did not answer in time", reason="connect")
+    if _cut_mid_answer(exc):
+        return ConnectionFailed(f"{url}: the connection was closed mid-answer ({text or type(exc).__name__})",
+                                reason="connect")
     return ConnectionFailed(f"{url} could not be reached: {text or type(exc).__name__}", reason="connect")
+
+
+# What the HTTP stack raises when the server's answer stops short: reset, or closed before its length was read.
+_CUT = ("IncompleteRead", "RemoteDisconnected", "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError")
+
+
+def _cut_mid_answer(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__name__ in _CUT or any(name in str(cause) for name in _CUT[:2]):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
