@@ -139,13 +139,16 @@ def transport_error(exc: BaseException, url: str) -> ConnectionFailed:
 
 
 # What the HTTP stack raises when the server's answer stops short: reset, or closed before its length was read.
-_CUT = ("IncompleteRead", "RemoteDisconnected", "ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError")
+_CUT_ERRORS = ("IncompleteRead", "RemoteDisconnected", "ConnectionResetError", "ConnectionAbortedError",
+               "BrokenPipeError")
+# niquests may wrap the cut in an error of its own that only names it in its text.
+_CUT_TEXTS = ("IncompleteRead", "RemoteDisconnected")
 
 
 def _cut_mid_answer(exc: BaseException) -> bool:
     cause: BaseException | None = exc
     while cause is not None:
-        if type(cause).__name__ in _CUT or any(name in str(cause) for name in _CUT[:2]):
+        if type(cause).__name__ in _CUT_ERRORS or any(text in str(cause) for text in _CUT_TEXTS):
             return True
         cause = cause.__cause__ or cause.__context__
     return False

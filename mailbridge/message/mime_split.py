@@ -18,7 +18,7 @@ CPython corpus, generated mail and crafted edge cases."""
 import itertools
 import re
 from email.message import Message
-from email.parser import BytesParser
+from email.parser import Parser
 from email.policy import Policy
 from typing import Any
 
@@ -38,7 +38,7 @@ def parse_bytes(raw: bytes, policy: Policy) -> Message:
             fast = None
         if fast is not None:
             return fast
-    return BytesParser(policy=policy).parsebytes(raw)
+    return Parser(policy=policy).parsestr(text)  # what BytesParser does with the same decoding
 
 
 def split_message(text: str, policy: Policy) -> Message | None:

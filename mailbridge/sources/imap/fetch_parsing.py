@@ -17,8 +17,8 @@ from typing import Any
 from imapclient.response_parser import parse_fetch_response
 
 from mailbridge.errors import ProtocolError
+from mailbridge.sources.imap.state import Flags
 
-Flags = frozenset[str]
 SESSION_FLAGS = {"\\recent"}  # per-session, changes without a MODSEQ: never part of what we compare
 
 
