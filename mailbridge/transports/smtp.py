@@ -68,7 +68,10 @@ def _smtp_errors(host: str, action: str) -> Iterator[None]:
             raise TemporaryFailure(f"{host} answered {text} while {action}") from exc
         raise ProtocolError(f"{host} answered {text} while {action}",
                             reason="sender_refused" if isinstance(exc, smtplib.SMTPSenderRefused) else None) from exc
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPException, OSError) as exc:
+    except smtplib.SMTPServerDisconnected as exc:
+        # smtplib closes its socket when a write fails (a reset) and then only says "Server not connected".
+        raise ConnectionFailed(f"the connection to {host} was closed while {action}: {exc}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
         raise ConnectionFailed(f"cannot talk to {host} while {action}: {exc}") from exc
 
 
