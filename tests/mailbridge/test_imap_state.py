@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from mailbridge.errors import CursorInvalid
 from mailbridge.sources.imap import FolderState
-from mailbridge.sources.imap.state import from_sequence_set, to_sequence_set
+from mailbridge.sources.imap.state import StoredFlags, from_sequence_set, to_sequence_set
 
 
 def test_sequence_sets() -> None:
@@ -52,3 +52,30 @@ def test_a_garbled_sequence_set_is_refused_when_read(uids: str) -> None:
     cursor = FolderState("INBOX", 1, 2, 1, {1: frozenset()}).to_dict() | {"uids": uids}
     with pytest.raises(CursorInvalid):
         FolderState.from_dict(cursor)
+
+
+_FLAG_SETS = st.frozensets(st.sampled_from(["\\Seen", "\\Flagged", "$Label1"]))
+
+
+@given(st.dictionaries(st.integers(1, 400), _FLAG_SETS), st.lists(st.dictionaries(st.integers(1, 400), _FLAG_SETS),
+                                                                    max_size=6))
+def test_a_map_patched_batch_by_batch_stores_as_the_whole_map_would(
+        start: dict[int, frozenset[str]], batches: list[dict[int, frozenset[str]]]) -> None:
+    """A pass checkpoints after each batch by patching the map before: new UIDs above the known ones (a first
+    sync) grow the sets at their end, others are patched in place; either way the cursor is the one the whole
+    map would give, and it reads back as that map."""
+    whole = dict(start)
+    stored = StoredFlags.encoded(start)
+    for batch in batches:
+        whole.update(batch)
+        stored = stored.patched(batch)
+        expected = FolderState("INBOX", 1, 500, None, whole).to_dict()
+        assert FolderState("INBOX", 1, 500, None, stored).to_dict() == expected
+        assert dict(FolderState.from_dict(expected).flags) == whole
+
+
+def test_new_messages_above_the_known_ones_extend_the_stored_sets() -> None:
+    stored = StoredFlags.encoded({1: frozenset({"\\Seen"}), 2: frozenset(), 4: frozenset({"\\Seen"})})
+    grown = stored.patched({5: frozenset({"\\Seen"}), 6: frozenset({"\\Flagged"}), 9: frozenset({"\\Seen"})})
+    assert (grown.uids, grown.flag_sets) == ("1:2,4:6,9", {"\\Seen": "1,4:5,9", "\\Flagged": "6"})
+    assert len(grown) == 6 and grown.last_uid() == 9 and not grown.decoded

@@ -100,6 +100,22 @@ def _patch_ranges(ranges: Ranges, add: Iterable[int], remove: Iterable[int]) -> 
     return ",".join(f"{lo}:{hi}" if lo != hi else str(lo) for lo, hi in merged)
 
 
+def _extended(text: str, uids: list[int]) -> str:
+    """The sequence set `text` with `uids` (ascending, each above its last) added: only its last range is read."""
+    head, _, last = text.rpartition(",")
+    ranges: Ranges = []
+    if last:
+        low, _, high = last.partition(":")
+        ranges.append((int(low), int(high or low)))
+    for uid in uids:
+        if ranges and uid == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], uid)
+        else:
+            ranges.append((uid, uid))
+    tail = ",".join(f"{lo}:{hi}" if lo != hi else str(lo) for lo, hi in ranges)
+    return f"{head},{tail}" if head else tail
+
+
 class StoredFlags(Mapping[int, Flags]):
     """The uid -> flags map of a stored cursor, decoded only when first iterated. A folder of fifty thousand
     messages that did not change is recognised from its counts alone, and its cursor goes back as it came;
@@ -148,6 +164,28 @@ class StoredFlags(Mapping[int, Flags]):
     def __iter__(self) -> Iterator[int]:
         return iter(self._map())
 
+    @classmethod
+    def encoded(cls, known: Mapping[int, Flags]) -> "StoredFlags":
+        """A uid -> flags map as sequence sets (patched from then on without decoding)."""
+        stored = FolderState("", 0, 0, None, known).to_dict()
+        return cls(stored["uids"], stored["flags"], len(known))
+
+    def last_uid(self) -> int:
+        """The highest known UID (0: none); a stored set is sorted, so it ends the text."""
+        if self._decoded is not None:
+            return max(self._decoded, default=0)
+        return int(self.uids.rpartition(",")[2].rpartition(":")[2] or 0)
+
+    def _appended(self, changes: Mapping[int, Flags | None]) -> "StoredFlags":
+        """This map with UIDs above all of its own added: each set's text grows at its end, so a pass that
+        checkpoints every batch of a fifty-thousand-message folder does not rewrite every range each time."""
+        added = sorted(changes)
+        flag_sets = dict(self.flag_sets)
+        for flag in sorted(set().union(*(f for f in changes.values() if f is not None))):
+            flag_sets[flag] = _extended(flag_sets.get(flag, ""), [uid for uid in added if flag in changes[uid]])
+        assert self._count is not None
+        return StoredFlags(_extended(self.uids, added), flag_sets, self._count + len(added))
+
     def patched(self, changes: Mapping[int, Flags | None]) -> "StoredFlags":
         """This map with `changes` applied (flags: set them, the UID added if new; None: the UID gone)."""
         if self._decoded is not None:  # decoded already: patching the dict is as cheap
@@ -157,8 +195,10 @@ class StoredFlags(Mapping[int, Flags]):
                     known.pop(uid, None)
                 else:
                     known[uid] = flags
-            encoded = FolderState("", 0, 0, None, known).to_dict()
-            return StoredFlags(encoded["uids"], encoded["flags"], len(known))
+            return StoredFlags.encoded(known)
+        if changes and self._count is not None and min(changes) > self.last_uid() and all(
+                flags is not None for flags in changes.values()):
+            return self._appended(changes)  # new messages only (a first sync's batches): the sets grow at the end
         present = {uid for uid in changes if uid in self}
         gone = [uid for uid, flags in changes.items() if flags is None]
         count = len(self) + sum(1 for uid, f in changes.items() if f is not None and uid not in present) - sum(

@@ -115,17 +115,11 @@ def _plan(session: ImapSession, folder: str, state: FolderState | None) -> _Plan
     )
 
 
-def _applied(known: Mapping[int, Flags], patch: Mapping[int, Flags | None]) -> Mapping[int, Flags]:
-    """The known map with the pass's changes (None: the UID is gone)."""
-    if isinstance(known, StoredFlags):
-        return known.patched(patch)
-    out = dict(known)
-    for uid, flags in patch.items():
-        if flags is None:
-            out.pop(uid, None)
-        else:
-            out[uid] = flags
-    return out
+def _applied(known: Mapping[int, Flags], patch: Mapping[int, Flags | None]) -> StoredFlags:
+    """The known map with a batch's changes (None: the UID is gone), as sequence sets: a pass applies each
+    batch's changes to the previous checkpoint's map, so a map of any size is encoded at most once a pass."""
+    stored = known if isinstance(known, StoredFlags) else StoredFlags.encoded(known)
+    return stored.patched(patch)
 
 
 def _kept(state: FolderState) -> KeptFolder:
@@ -200,7 +194,9 @@ def iter_folder_changes(session: ImapSession, folder: str, state: FolderState | 
             session.kept = _kept(state) if session.protocol.quiet() else None
             yield FolderChanges(folder, (), {}, (), state, False, plan.strategy)
             return
-        # What changed in the known map, applied to it for each checkpoint: a stored map is patched, not decoded.
+        # What changed in the known map, applied batch by batch to the map of the checkpoint before: a stored map
+        # is patched, not decoded. The first batch carries the flag changes and the expunges.
+        known: Mapping[int, Flags] = plan.known
         patch: dict[int, Flags | None] = {**plan.flag_changes, **dict.fromkeys(plan.vanished)}
         selected = plan.selected
         old_modseq = state.highestmodseq if state is not None and not plan.full_resync else None
@@ -221,13 +217,14 @@ def iter_folder_changes(session: ImapSession, folder: str, state: FolderState | 
                     if item.uid in plan.new and item.raw is not None:
                         new.append(FetchedMessage(item.uid, item.flags, item.internal_date, item.raw))
                         patch[item.uid] = item.flags
+            known, patch = _applied(known, patch), {}
             if pending:
                 # A checkpoint mid-way keeps the old modseq: a resumed pass then still sees every change since,
                 # and what this pass already delivered compares equal to the known map, so nothing repeats.
                 checkpoint = FolderState(folder, selected.uidvalidity, max([old_uidnext, *[u + 1 for u in chunk]]),
-                                         old_modseq, _applied(plan.known, patch))
+                                         old_modseq, known)
             else:
-                checkpoint = replace(final, flags=_applied(plan.known, patch))
+                checkpoint = replace(final, flags=known)
             if not pending:  # the last step: the state the session ends with, unless the server told of more
                 session.kept = _kept(checkpoint) if session.protocol.quiet() else None
             yield FolderChanges(
