@@ -16,7 +16,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session, sessionmaker
 from sqlalchemy.orm.attributes import History
 
-from crm_core.db.random_ids import new_id
+from crm_core.db.row_ids import new_id
 from crm_core.db.types import json_value, utcnow
 from crm_core.entities import entity_of
 from crm_core.models import AuditEntry

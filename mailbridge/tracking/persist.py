@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.activity_catalogue import BUILTIN, COMPLETED
 from crm_core.audit import created_changes, entry_row
-from crm_core.db.random_ids import new_id
+from crm_core.db.row_ids import new_id
 from crm_core.db.types import utcnow
 from crm_core.entities import entity_of
 from crm_core.models import ActivityParty, AuditEntry, Email, EmailAttachment, MailBlob, MailSighting, TrackedMessage

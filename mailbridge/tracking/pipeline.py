@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from crm_core.db.random_ids import new_id
+from crm_core.db.row_ids import new_id
 from crm_core.db.savepoints import savepoint
 from crm_core.db.types import utcnow
 from crm_core.db.unit_of_work import UnitOfWork

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from crm_core.db.random_ids import new_id
+from crm_core.db.row_ids import new_id
 from crm_core.db.types import utcnow
 from crm_core.models import MailQuarantine, MailSighting, TrackedMessage
 from mailbridge.sources.base import Place
