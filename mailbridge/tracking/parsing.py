@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
@@ -62,12 +63,20 @@ def _normalise_shipped(raws: list[bytes], options: NormaliseOptions) -> list[_Sh
     out: list[_Shipped] = []
     for raw in raws:
         result = normalise_one(raw, options)
-        out.append((result.reason, result.detail) if isinstance(result, Unreadable) else result)
+        # The raw bytes do not travel back: the main process holds them (a quarter of what crossed the pipe).
+        out.append((result.reason, result.detail) if isinstance(result, Unreadable) else replace(result, raw=b""))
     return out
 
 
-def _received(shipped: list[_Shipped]) -> list[Normalised]:
-    return [Unreadable(s[1], reason=s[0]) if isinstance(s, tuple) else s for s in shipped]
+def _received(shipped: list[_Shipped], raws: Sequence[bytes]) -> list[Normalised]:
+    out: list[Normalised] = []
+    for s, raw in zip(shipped, raws, strict=True):
+        if isinstance(s, tuple):
+            out.append(Unreadable(s[1], reason=s[0]))
+        else:
+            object.__setattr__(s, "raw", raw)  # a frozen message, just unpickled and not yet seen by anyone
+            out.append(s)
+    return out
 
 
 class _Parsing(Generic[R]):
@@ -105,7 +114,7 @@ class _Parsing(Generic[R]):
             if i not in self.done:
                 if not self.futures[i].done():
                     wait(i)
-                self.done[i] = _received(self.futures[i].result())
+                self.done[i] = _received(self.futures[i].result(), [item.raw for item in task])
             out.extend(zip(task, self.done[i], strict=True))
         return out
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_core.models import MailQuarantine, TrackedMessage
+from crm_core.models import MailBlob, MailQuarantine, TrackedMessage
 from mailbridge.errors import MailError
 from mailbridge.message import NormaliseOptions
 from mailbridge.tracking import SourceItem, TrackingOptions, import_local
@@ -129,6 +129,10 @@ def test_parsing_in_worker_processes_gives_the_same_results(client, admin: TestU
     threaded = [t for t in _tracked(session_factory).values() if t.signal == "in_reply_to"]
     # Every reply whose parent was tracked (not the huge one, which replaced m7) found it, across batches too.
     assert len(threaded) == len([i for i in range(40) if i % 3 and i != 7 and i - 1 != 7])
+    with session_factory() as session:  # the raw bytes kept are the very ones read, though they stayed behind
+        kept = [blob.content for t in session.scalars(select(TrackedMessage))
+                if (blob := session.get(MailBlob, t.raw_sha256)) is not None]
+    assert sorted(kept) == sorted(raw for i, raw in enumerate(raws) if i != 7)
 
 
 def test_a_batch_in_hand_is_delivered_before_the_next_ones_failure() -> None:
