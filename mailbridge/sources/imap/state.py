@@ -219,17 +219,26 @@ class StoredFlags(Mapping[int, Flags]):
         return StoredFlags(uids, flag_sets, count)
 
 
-# A stored cursor is checked on every pass, and a folder of 50,000 messages holds thousands of ranges: the
-# syntax is checked by one regular expression, and the loop over the ranges only runs when a number is long
-# enough (8 digits) for a range to span more than RANGE_LIMIT.
-_SEQUENCE_SET = re.compile(r"(?:[0-9]+(?::[0-9]+)?)?(?:,(?:[0-9]+(?::[0-9]+)?)?)*")
+# A stored cursor is checked on every pass, even one that finds nothing new, and a folder of 50,000 messages
+# holds tens of thousands of ranges (100 KB of text): the syntax is checked by string operations that run in C
+# (a regular expression over the whole grammar took 1.3 ms a set, a tenth of an unchanged pass), and the loop
+# over the ranges only runs when a number is long enough (8 digits) for a range to span more than RANGE_LIMIT.
+# Empty items (",,") are allowed, as the decoders skip them.
+_NOT_IN_A_SET = str.maketrans("", "", "0123456789:,")  # deletes every character a sequence set may hold
+_TWO_COLONS = re.compile(r":[0-9]+:")  # "1:2:3"
 _LONG_NUMBER = re.compile(r"[0-9]{8}")
 RANGE_LIMIT = 10_000_000
 
 
+def _well_formed(text: str) -> bool:
+    """Digits, colons and commas only; every colon between two numbers ("1:" ":1" "1::2" "1:2:3" are not)."""
+    return (not text.translate(_NOT_IN_A_SET) and "::" not in text and ",:" not in text and ":," not in text
+            and not text.startswith(":") and not text.endswith(":") and _TWO_COLONS.search(text) is None)
+
+
 def _check_sequence_set(text: str) -> None:
     """Raises ValueError unless `text` is a sequence set of UIDs ("1:500,502"), without expanding it."""
-    if _SEQUENCE_SET.fullmatch(text) is None:
+    if not _well_formed(text):
         raise ValueError(f"bad sequence set {text[:80]!r}")
     if _LONG_NUMBER.search(text) is None:
         return  # every number is below 10,000,000, so no range spans more than that
