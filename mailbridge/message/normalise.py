@@ -1,10 +1,10 @@
 """normalise(raw) -> NormalisedMessage: the one door every connector's bytes go through.
 
 Steps, each in its own module: size limits, parse (the stdlib's tree, split fast for ordinary mail: mime_split;
-policy=default remembering parsed headers: mime_policy), identifiers and date, addresses, subject and tracking
-token, bodies and attachments, HTML sanitising, machine-mail detection, fingerprint. A message that cannot be
-read at all raises `Unreadable` with a reason from QUARANTINE_REASONS; everything short of that is repaired and
-noted in `defects`."""
+policy=default remembering parsed headers: mime_policy; plain headers read without the registry: plain_headers),
+identifiers and date, addresses, subject and tracking token, bodies and attachments, HTML sanitising,
+machine-mail detection, fingerprint. A message that cannot be read at all raises `Unreadable` with a reason
+from QUARANTINE_REASONS; everything short of that is repaired and noted in `defects`."""
 
 import hashlib
 from email.message import EmailMessage
@@ -17,6 +17,7 @@ from mailbridge.message.mime_policy import parsing_policy
 from mailbridge.message.mime_split import parse_bytes
 from mailbridge.message.model import Address, NormalisedMessage, NormaliseOptions, UnparseableAddress
 from mailbridge.message.parts import extract_parts
+from mailbridge.message.plain_headers import PLAIN, plain_header
 from mailbridge.message.subjects import thread_subject
 
 QUARANTINE_REASONS = {
@@ -53,6 +54,14 @@ def _parse(raw: bytes, options: NormaliseOptions) -> EmailMessage:
 
 
 def _header(message: EmailMessage, name: str, defects: list[str]) -> str | None:
+    if name.lower() in PLAIN:
+        plain = plain_header(message, name)
+        if plain is None or isinstance(plain, str):
+            return None if plain is None else repair_header_text(plain)
+    return _registry_header(message, name, defects)
+
+
+def _registry_header(message: EmailMessage, name: str, defects: list[str]) -> str | None:
     try:
         value = message.get(name)
     except Exception:
