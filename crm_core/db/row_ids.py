@@ -2,11 +2,11 @@
 
 Why time-ordered: every table's id is indexed, and so is every column that points to a new row (a party's
 activity, an audit entry's record, a sighting's tracked message). Random (version 4) ids put each of those
-inserts on a different page of its index, so a batch of 100 mails dirtied some 2,000 index pages, each written
-to the WAL at commit and again at the checkpoint; and once an index outgrew the page cache, each insert read its
-page back first. Ids that begin with the time land beside the last ones: a first IMAP sync of 10,000 messages
-ran about a tenth faster on SQLite, and the gain grows with the database. Dynamics does the same with SQL Server's sequential GUIDs. An id then tells
-when its row was made, to the millisecond, which the row's created_on says anyway.
+inserts on a page of its own in each index, every such page written to the WAL at commit and again at the
+checkpoint; once an index outgrew the page cache, each insert also read its page back first. Ids that begin with
+the time land beside the last ones: a first IMAP sync of 10,000 messages ran about a tenth faster on SQLite, and
+the gain grows with the database. Dynamics does the same with SQL Server's sequential GUIDs. An id then tells when
+its row was made, to the millisecond, which the row's created_on says anyway.
 
 Why blocks: `os.urandom` per id is a getrandom system call; a mail batch makes about 650 ids, and those calls
 were 2% of a first sync's main process. `new_id()` takes the same kernel randomness 4 KB at a time. Each thread

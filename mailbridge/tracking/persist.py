@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.activity_catalogue import BUILTIN, COMPLETED
 from crm_core.audit import created_changes, entry_row
+from crm_core.db.bulk_insert import insert_rows
 from crm_core.db.row_ids import new_id
 from crm_core.db.types import utcnow
 from crm_core.entities import entity_of
@@ -225,24 +226,27 @@ class BatchRows:
 
     def write(self, session: Session) -> None:
         """Inserts the rows and their audit entries; the batch goes on with none pending."""
+        dialect = session.get_bind().dialect.name
         for model, rows in self._rows.items():
             if rows:
                 for table, columns in _tables(model, tuple(rows[0])):
-                    statement = _blob_insert(session, table) if model is MailBlob else insert(table)
-                    session.execute(statement, [{name: row[key] for name, key in columns} for row in rows])
+                    insert_rows(session, _insert(dialect, table, model is MailBlob), columns, rows)
                 rows.clear()
         if self._changes:
-            session.execute(insert(AuditEntry), [entry_row(session, _email_entity(), email_id, "create", changes)
-                                                 for email_id, changes in self._changes.items()])
+            # Into the table (Core), as the rows above: the ORM's bulk insert costs more than the statement.
+            session.execute(insert(_audit_table()), [entry_row(session, _email_entity(), email_id, "create", changes)
+                                                     for email_id, changes in self._changes.items()])
             self._changes.clear()
 
 
 @cache
-def _blob_insert(session: Session, table: Table) -> Any:
-    """A blob is content-addressed: another worker tracking another mailbox's mail with the same attachment (or the
-    same mail) may have stored it since this batch looked, and that is no conflict (INSERT ... ON CONFLICT DO
-    NOTHING, in each database's dialect)."""
-    if session.get_bind().dialect.name == "postgresql":
+def _insert(dialect: str, table: Table, blob: bool) -> Any:
+    """The INSERT of a table's rows, one statement object per table (compiled once). A blob is content-addressed:
+    another worker tracking another mailbox's mail with the same attachment (or the same mail) may have stored it
+    since this batch looked, and that is no conflict (INSERT ... ON CONFLICT DO NOTHING, in each dialect)."""
+    if not blob:
+        return insert(table)
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table).on_conflict_do_nothing(index_elements=["sha256"])
@@ -251,17 +255,23 @@ def _blob_insert(session: Session, table: Table) -> Any:
     return sqlite_insert(table).on_conflict_do_nothing(index_elements=["sha256"])
 
 
-def _tables(model: type, keys: tuple[str, ...]) -> list[tuple[Table, list[tuple[str, str]]]]:
+@cache
+def _tables(model: type, keys: tuple[str, ...]) -> list[tuple[Table, tuple[tuple[str, str], ...]]]:
     """Each table of `model` (an email: activities, then emails), with its (column, attribute) pairs among
     `keys`. Core inserts, one statement per table: the ORM's bulk insert splits a batch into many statements
     wherever a value is None in some rows and not in others. Each row has every key, the same for all."""
     mapper = inspect(model)
     out = []
     for level in reversed(list(mapper.iterate_to_root())):  # the base table first: the others point to it
-        columns = [(column.key, key) for column in level.local_table.columns
-                   if (key := mapper.get_property_by_column(column).key) in keys]
+        columns = tuple((column.key, key) for column in level.local_table.columns
+                        if (key := mapper.get_property_by_column(column).key) in keys)
         out.append((level.local_table, columns))
     return out
+
+
+@cache
+def _audit_table() -> Table:
+    return inspect(AuditEntry).local_table  # type: ignore[return-value]
 
 
 @cache
