@@ -63,14 +63,14 @@ def _plan(dialect: Dialect, statement: Insert, pairs: Pairs) -> tuple[str, tuple
 
 def _value(dialect: Dialect, column: Column[Any], key: str | None) -> Value | None:
     """How a row gives `column`'s parameter: its value under `key`, else the column's Python-side default, through
-    the column type's bind processor; None when the default is not a plain value or function."""
+    the column type's bind processor; None when there is no plain value or function to call (SQLAlchemy's path)."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     if key is not None:
         read: Value = itemgetter(key)
     else:
-        default = column.default
+        default = column.default  # the statement names a column not given only for its Python-side default
         if default is None:
-            return lambda row: None if process is None else process(None)
+            return None
         if default.is_scalar:
             constant = default.arg  # type: ignore[attr-defined]
             read = lambda row: constant  # noqa: E731

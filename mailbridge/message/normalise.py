@@ -17,7 +17,7 @@ from mailbridge.message.mime_policy import parsing_policy
 from mailbridge.message.mime_split import parse_bytes
 from mailbridge.message.model import Address, NormalisedMessage, NormaliseOptions, UnparseableAddress
 from mailbridge.message.parts import extract_parts
-from mailbridge.message.plain_headers import PLAIN, plain_header
+from mailbridge.message.plain_headers import NOT_PLAIN, PLAIN, plain_header
 from mailbridge.message.subjects import thread_subject
 
 QUARANTINE_REASONS = {
@@ -54,11 +54,10 @@ def _parse(raw: bytes, options: NormaliseOptions) -> EmailMessage:
 
 
 def _header(message: EmailMessage, name: str, defects: list[str]) -> str | None:
-    if name.lower() in PLAIN:
-        plain = plain_header(message, name)
-        if plain is None or isinstance(plain, str):
-            return None if plain is None else repair_header_text(plain)
-    return _registry_header(message, name, defects)
+    plain = plain_header(message, name) if name.lower() in PLAIN else NOT_PLAIN
+    if plain is NOT_PLAIN:
+        return _registry_header(message, name, defects)
+    return repair_header_text(plain) if isinstance(plain, str) else None
 
 
 def _registry_header(message: EmailMessage, name: str, defects: list[str]) -> str | None:

@@ -97,7 +97,7 @@ def _patch_ranges(ranges: Ranges, add: Iterable[int], remove: Iterable[int]) -> 
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
         else:
             merged.append((lo, hi))
-    return ",".join(f"{lo}:{hi}" if lo != hi else str(lo) for lo, hi in merged)
+    return _written(merged)
 
 
 def _extended(text: str, uids: list[int]) -> str:
@@ -112,8 +112,13 @@ def _extended(text: str, uids: list[int]) -> str:
             ranges[-1] = (ranges[-1][0], uid)
         else:
             ranges.append((uid, uid))
-    tail = ",".join(f"{lo}:{hi}" if lo != hi else str(lo) for lo, hi in ranges)
+    tail = _written(ranges)
     return f"{head},{tail}" if head else tail
+
+
+def _written(ranges: Ranges) -> str:
+    """[(1, 3), (5, 5)] -> "1:3,5"."""
+    return ",".join(f"{lo}:{hi}" if lo != hi else str(lo) for lo, hi in ranges)
 
 
 class StoredFlags(Mapping[int, Flags]):
